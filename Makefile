@@ -1,0 +1,48 @@
+# Two entry points for a fresh Debian 12 machine: `make aio` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+COLLECTION_LINK := $(VENV)/share/aptstack/collections/ansible_collections/aptstack/openstack
+HOST_PACKAGES := debootstrap systemd-container iptables ethtool iproute2 openssh-client util-linux
+LAB ?= aio
+RELEASE ?= resolute
+
+.PHONY: aio test lint unit system molecule-aio molecule-controller-compute host-deps venv clean-labs
+
+aio: host-deps venv
+	$(BIN)/aptstack up --name $(LAB) --release $(RELEASE)
+
+test: host-deps venv lint unit system
+
+lint: venv
+	$(BIN)/ruff check src tests plugins
+	$(BIN)/ruff format --check src tests plugins
+	$(BIN)/ansible-lint --profile production
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+system: host-deps venv
+	$(BIN)/pytest -q -x tests/system
+
+host-deps: .stamp-host-deps
+.stamp-host-deps:
+	@missing=""; for p in $(HOST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	touch $@
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	mkdir -p $(dir $(COLLECTION_LINK))
+	ln -sfn $(CURDIR) $(COLLECTION_LINK)
+	touch $@
+
+clean-labs: venv
+	for lab in $$($(BIN)/aptstack lab list --json | $(BIN)/python -c 'import json,sys; print(" ".join(l["name"] for l in json.load(sys.stdin)))'); do \
+		$(BIN)/aptstack lab down --name $$lab; done

@@ -1,0 +1,156 @@
+"""The aptstack command: lab hosts, deploy, verify."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from . import lab, runner
+from .errors import AptstackError, UsageError
+from .releases import DEFAULT_RELEASE
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="aptstack", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    lab_parser = sub.add_parser("lab", help="manage local lab hosts")
+    lab_sub = lab_parser.add_subparsers(dest="lab_command", required=True, parser_class=_Parser)
+    lab_up = lab_sub.add_parser("up", help="create and start a lab")
+    _lab_up_args(lab_up)
+    lab_up.add_argument("--json", action="store_true", help="print the lab as JSON")
+    lab_down = lab_sub.add_parser("down", help="stop and remove a lab")
+    lab_down.add_argument("--name", required=True)
+    lab_list = lab_sub.add_parser("list", help="list labs and their state")
+    lab_list.add_argument("--json", action="store_true")
+
+    for name, help_text in (("deploy", "deploy OpenStack"), ("verify", "boot a server and ping it")):
+        cmd = sub.add_parser(name, help=help_text)
+        _playbook_args(cmd)
+        if name == "verify":
+            cmd.add_argument("--json", action="store_true", help="print the check's result object")
+            cmd.add_argument("--keep", action="store_true", help="keep the test resources")
+
+    up = sub.add_parser("up", help="lab up (aio), deploy and verify")
+    _lab_up_args(up, name_default="aio")
+    up.add_argument("-e", "--extra-vars", action="append", default=[])
+    return parser
+
+
+def _lab_up_args(cmd, name_default=None):
+    cmd.add_argument("--name", required=name_default is None, default=name_default)
+    cmd.add_argument("--topology", default="aio", help=f"one of {', '.join(lab.TOPOLOGIES)}")
+    cmd.add_argument("--computes", type=int, default=1, help="compute hosts (controller-compute)")
+    cmd.add_argument("--release", default=DEFAULT_RELEASE)
+    cmd.add_argument("--subnet", help="management network (default: a free /24 in 10.213.0.0/16)")
+    cmd.add_argument("--tunnel-subnet", help="tunnel network (default: a free /24)")
+
+
+def _playbook_args(cmd):
+    cmd.add_argument("-i", "--inventory", required=True)
+    cmd.add_argument("-e", "--extra-vars", action="append", default=[])
+    cmd.add_argument("--tags")
+    cmd.add_argument("--skip-tags")
+    cmd.add_argument("-v", "--verbose", action="count", default=0)
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cmd_lab(args) -> int:
+    if args.lab_command == "up":
+        the_lab, _changed = lab.up(
+            args.name, args.topology, args.release, args.computes,
+            args.subnet, args.tunnel_subnet, log=_log,
+        )  # fmt: skip
+        summary = the_lab.summary()
+        if args.json:
+            print(json.dumps(summary, indent=2))
+        else:
+            print(f"inventory: {summary['inventory']}")
+            for h in summary["hosts"]:
+                print(f"  {h['name']:24} {h['address']:15} {','.join(h['groups'])}")
+        return 0
+    if args.lab_command == "down":
+        lab.down(args.name, log=_log)
+        return 0
+    labs = lab.listing()
+    if args.json:
+        print(json.dumps(labs, indent=2))
+    elif not labs:
+        print("no labs")
+    else:
+        for item in labs:
+            hosts = ", ".join(f"{h['name']} {h['address']} {h['state']}" for h in item["hosts"])
+            print(f"{item['name']:12} {item['topology']:20} {item['release']:9} {item['state']:8} {hosts}")
+    return 0
+
+
+def cmd_playbook(args, playbook: str, extra=()) -> int:
+    argv = runner.playbook_argv(
+        playbook, args.inventory, [*args.extra_vars, *extra],
+        tags=args.tags, skip_tags=args.skip_tags, verbose=args.verbose,
+    )  # fmt: skip
+    return runner.run_playbook(argv)
+
+
+def cmd_verify(args) -> int:
+    extra = []
+    if args.keep:
+        extra.append("aptstack_verify_keep=true")
+    return cmd_playbook(args, "verify", extra)
+
+
+def cmd_up(args) -> int:
+    timings = {}
+    started = time.monotonic()
+    the_lab, _changed = lab.up(
+        args.name, args.topology, args.release, args.computes,
+        args.subnet, args.tunnel_subnet, log=_log,
+    )  # fmt: skip
+    timings["lab"] = time.monotonic() - started
+    inventory = the_lab.summary()["inventory"]
+    status = 0
+    for step in ("site", "verify"):
+        step_started = time.monotonic()
+        argv = runner.playbook_argv(step, inventory, args.extra_vars)
+        status = runner.run_playbook(argv)
+        timings["deploy" if step == "site" else step] = time.monotonic() - step_started
+        if status:
+            break
+    print("\naptstack up summary")
+    print(f"  lab:       {the_lab.name} ({the_lab.topology}, {the_lab.release})")
+    print(f"  inventory: {inventory}")
+    for step, seconds in timings.items():
+        print(f"  {step + ':':10} {seconds:7.1f}s")
+    print(f"  result:    {'FAILED' if status else 'OK'}")
+    return status
+
+
+def main(argv=None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "lab":
+            return cmd_lab(args)
+        if args.command == "deploy":
+            return cmd_playbook(args, "site")
+        if args.command == "verify":
+            return cmd_verify(args)
+        return cmd_up(args)
+    except AptstackError as exc:
+        print(f"aptstack: error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
