@@ -30,7 +30,7 @@ def ansible_env(extra: dict | None = None) -> dict:
         {
             "ANSIBLE_COLLECTIONS_PATH": collections_path(),
             # Per-role time summary at the end of every run.
-            "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_roles",
+            "ANSIBLE_CALLBACKS_ENABLED": "aptstack.openstack.role_times",
             "ANSIBLE_PIPELINING": "True",
             "ANSIBLE_FORCE_COLOR": env.get("ANSIBLE_FORCE_COLOR", "1" if sys.stdout.isatty() else "0"),
             "ANSIBLE_HOST_KEY_CHECKING": "True",

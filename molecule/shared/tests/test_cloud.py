@@ -1,0 +1,64 @@
+"""Checks of a deployed cloud, run on the controller through the lab inventory."""
+
+import json
+
+import pytest
+
+CLOUD = "--os-cloud aptstack"
+
+
+def openstack(host, args):
+    result = host.run(f"openstack {CLOUD} {args} -f json")
+    assert result.rc == 0, f"openstack {args} failed: {result.stderr}"
+    return json.loads(result.stdout)
+
+
+def test_token_issue(host):
+    token = openstack(host, "token issue")
+    assert token["id"]
+    assert token["expires"]
+
+
+def test_endpoints_for_every_service(host):
+    endpoints = openstack(host, "endpoint list")
+    types = {e["Service Type"] for e in endpoints}
+    assert {"identity", "image", "placement", "compute", "network"} <= types
+    for endpoint in endpoints:
+        assert endpoint["Enabled"], endpoint
+
+
+def test_compute_services_up(host):
+    services = openstack(host, "compute service list")
+    binaries = {s["Binary"]: s for s in services}
+    for binary in ("nova-conductor", "nova-scheduler", "nova-compute"):
+        assert binary in binaries, f"{binary} missing from {sorted(binaries)}"
+    for service in services:
+        assert service["State"] == "up", service
+        assert service["Status"] == "enabled", service
+
+
+def test_network_agents_alive(host):
+    agents = openstack(host, "network agent list")
+    kinds = {a["Agent Type"] for a in agents}
+    assert any("OVN Controller" in kind for kind in kinds), kinds
+    assert any("Metadata" in kind for kind in kinds), kinds
+    for agent in agents:
+        assert agent["Alive"] in (True, ":-)"), agent
+
+
+def test_hypervisors(host):
+    hypervisors = openstack(host, "hypervisor list --long")
+    compute_hosts = host.ansible.get_variables()["groups"]["compute"]
+    assert len(hypervisors) == len(compute_hosts)
+    for hypervisor in hypervisors:
+        assert hypervisor["Hypervisor Type"] == "QEMU"
+        assert hypervisor["State"] == "up"
+
+
+@pytest.mark.parametrize("port", [3306, 5672, 11211, 5000, 8774, 8778, 9292, 9696, 6641, 6642])
+def test_services_listen_on_the_management_address_only(host, port):
+    address = host.ansible.get_variables()["aptstack_management_address"]
+    listening = host.run(f"ss -Htln 'sport = :{port}'").stdout.split("\n")
+    local = {line.split()[3].rsplit(":", 1)[0] for line in listening if line.strip()}
+    assert local, f"nothing listens on port {port}"
+    assert local == {address}, f"port {port} listens on {local}"
