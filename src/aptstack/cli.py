@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from . import lab, runner
 from .errors import AptstackError, UsageError
@@ -94,19 +98,42 @@ def cmd_lab(args) -> int:
     return 0
 
 
-def cmd_playbook(args, playbook: str, extra=()) -> int:
+def cmd_playbook(args, playbook: str, extra=(), stdout=None) -> int:
     argv = runner.playbook_argv(
         playbook, args.inventory, [*args.extra_vars, *extra],
         tags=args.tags, skip_tags=args.skip_tags, verbose=args.verbose,
     )  # fmt: skip
-    return runner.run_playbook(argv)
+    return runner.run_playbook(argv, stdout=stdout)
 
 
 def cmd_verify(args) -> int:
     extra = []
     if args.keep:
-        extra.append("aptstack_verify_keep=true")
-    return cmd_playbook(args, "verify", extra)
+        extra.append("verify_keep=true")
+    if not args.json:
+        return _with_diagnostics(args.inventory, cmd_playbook(args, "verify", extra))
+    with tempfile.TemporaryDirectory(prefix="aptstack-verify-") as tmp:
+        result_file = Path(tmp) / "result.json"
+        extra.append(f"verify_result_file={result_file}")
+        with contextlib.redirect_stdout(sys.stderr):
+            status = _with_diagnostics(args.inventory, cmd_playbook(args, "verify", extra, stdout=sys.stderr))
+        if result_file.exists():
+            print(result_file.read_text().strip())
+        else:
+            print(json.dumps({"passed": False, "error": "the check wrote no result"}))
+    return status
+
+
+def _with_diagnostics(inventory: str, status: int) -> int:
+    """After a failed run, collect journals, configs and OVN/nova state in one place."""
+    if status == 0 or os.environ.get("APTSTACK_NO_DIAGNOSTICS"):
+        return status
+    report_dir = Path(inventory).resolve().parent / "diagnostics" / time.strftime("%Y%m%d-%H%M%S")
+    print(f"aptstack: run failed; collecting diagnostics into {report_dir}", file=sys.stderr)
+    argv = runner.playbook_argv("diagnose", inventory, [f"diagnose_dir={report_dir}"])
+    if runner.run_playbook(argv, stdout=sys.stderr) == 0:
+        print(f"aptstack: diagnostics: {report_dir / 'report.txt'}", file=sys.stderr)
+    return status
 
 
 def cmd_up(args) -> int:
@@ -122,7 +149,7 @@ def cmd_up(args) -> int:
     for step in ("site", "verify"):
         step_started = time.monotonic()
         argv = runner.playbook_argv(step, inventory, args.extra_vars)
-        status = runner.run_playbook(argv)
+        status = _with_diagnostics(inventory, runner.run_playbook(argv))
         timings["deploy" if step == "site" else step] = time.monotonic() - step_started
         if status:
             break
@@ -141,7 +168,7 @@ def main(argv=None) -> int:
         if args.command == "lab":
             return cmd_lab(args)
         if args.command == "deploy":
-            return cmd_playbook(args, "site")
+            return _with_diagnostics(args.inventory, cmd_playbook(args, "site"))
         if args.command == "verify":
             return cmd_verify(args)
         return cmd_up(args)

@@ -68,9 +68,9 @@ def _ansible_playbook() -> str:
     return found
 
 
-def run_playbook(argv: list[str], env: dict | None = None) -> int:
-    """Stream ansible-playbook's output and return its exit status."""
+def run_playbook(argv: list[str], env: dict | None = None, stdout=None) -> int:
+    """Stream ansible-playbook's output (to stdout, or the given stream) and return its exit status."""
     inventory = argv[argv.index("-i") + 1]
     if not Path(inventory).exists():
         raise UsageError(f"inventory {inventory} does not exist")
-    return subprocess.call(argv, env=ansible_env(env))
+    return subprocess.call(argv, env=ansible_env(env), stdout=stdout)
