@@ -146,20 +146,46 @@ def cmd_up(args) -> int:
     timings["lab"] = time.monotonic() - started
     inventory = the_lab.summary()["inventory"]
     status = 0
-    for step in ("site", "verify"):
-        step_started = time.monotonic()
-        argv = runner.playbook_argv(step, inventory, args.extra_vars)
-        status = _with_diagnostics(inventory, runner.run_playbook(argv))
-        timings["deploy" if step == "site" else step] = time.monotonic() - step_started
-        if status:
-            break
-    print("\naptstack up summary")
-    print(f"  lab:       {the_lab.name} ({the_lab.topology}, {the_lab.release})")
-    print(f"  inventory: {inventory}")
-    for step, seconds in timings.items():
-        print(f"  {step + ':':10} {seconds:7.1f}s")
-    print(f"  result:    {'FAILED' if status else 'OK'}")
+    roles, check = {}, {}
+    with tempfile.TemporaryDirectory(prefix="aptstack-up-") as tmp:
+        role_file, check_file = Path(tmp) / "roles.json", Path(tmp) / "check.json"
+        for step, extra in (("site", []), ("verify", [f"verify_result_file={check_file}"])):
+            step_started = time.monotonic()
+            argv = runner.playbook_argv(step, inventory, [*args.extra_vars, *extra])
+            env = {"APTSTACK_TIMINGS_FILE": str(role_file)} if step == "site" else None
+            status = _with_diagnostics(inventory, runner.run_playbook(argv, env=env))
+            timings["deploy" if step == "site" else step] = time.monotonic() - step_started
+            if status:
+                break
+        roles = _read_json(role_file).get("roles", {})
+        check = _read_json(check_file)
+    print(format_up_summary(the_lab, inventory, timings, roles, check, status))
     return status
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def format_up_summary(the_lab, inventory, timings, roles, check, status) -> str:
+    lines = [
+        "",
+        "aptstack up summary",
+        f"  lab:        {the_lab.name} ({the_lab.topology}, {the_lab.release})",
+        f"  inventory:  {inventory}",
+    ]
+    lines += [f"  {step + ':':11} {seconds:7.1f}s" for step, seconds in timings.items()]
+    if roles:
+        top = sorted(roles.items(), key=lambda item: item[1], reverse=True)
+        lines.append("  deploy by role: " + ", ".join(f"{name} {seconds:.0f}s" for name, seconds in top))
+    timing = check.get("timings", {})
+    if timing:
+        lines.append("  check:      " + ", ".join(f"{key} {value}" for key, value in timing.items()))
+    lines.append(f"  result:     {'FAILED' if status else 'OK'}")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
