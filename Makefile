@@ -26,6 +26,15 @@ unit: venv
 system: host-deps venv
 	$(BIN)/pytest -q -x tests/system
 
+# molecule needs ansible-config and friends on PATH.
+MOLECULE := PATH=$(abspath $(BIN)):$$PATH $(BIN)/molecule
+
+molecule-aio: host-deps venv
+	$(MOLECULE) test -s aio
+
+molecule-controller-compute: host-deps venv
+	$(MOLECULE) test -s controller-compute
+
 host-deps: .stamp-host-deps
 .stamp-host-deps:
 	@missing=""; for p in $(HOST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

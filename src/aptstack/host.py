@@ -44,8 +44,7 @@ def require_tools(tools=HOST_TOOLS) -> None:
     if missing:
         packages = sorted({HOST_TOOLS.get(tool, tool) for tool in missing})
         raise UsageError(
-            f"missing host tools: {', '.join(missing)}; "
-            f"install them with: apt-get install {' '.join(packages)}"
+            f"missing host tools: {', '.join(missing)}; install them with: apt-get install {' '.join(packages)}"
         )
 
 

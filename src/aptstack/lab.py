@@ -123,9 +123,7 @@ def labs_dir() -> Path:
 
 def validate_request(name: str, topology: str, release: str, computes: int) -> None:
     if not NAME_PATTERN.match(name or ""):
-        raise UsageError(
-            f"invalid lab name {name!r}: use 1-20 characters a-z, 0-9 and '-', starting with a letter"
-        )
+        raise UsageError(f"invalid lab name {name!r}: use 1-20 characters a-z, 0-9 and '-', starting with a letter")
     if topology not in TOPOLOGIES:
         raise UsageError(f"unknown topology {topology!r}; choose one of: {', '.join(TOPOLOGIES)}")
     get_release(release)
@@ -379,12 +377,8 @@ def prepare_node_root(lab: Lab, node: Node, source: Path) -> None:
     network_dir.mkdir(parents=True, exist_ok=True)
     mgmt = ipaddress.ip_network(lab.subnet)
     tun = ipaddress.ip_network(lab.tunnel_subnet)
-    (network_dir / "10-mgmt0.network").write_text(
-        _networkd_unit("mgmt0", node.address, mgmt.prefixlen, lab.gateway)
-    )
-    (network_dir / "10-tun0.network").write_text(
-        _networkd_unit("tun0", node.tunnel_address, tun.prefixlen, None)
-    )
+    (network_dir / "10-mgmt0.network").write_text(_networkd_unit("mgmt0", node.address, mgmt.prefixlen, lab.gateway))
+    (network_dir / "10-tun0.network").write_text(_networkd_unit("tun0", node.tunnel_address, tun.prefixlen, None))
     ssh_dir = building / "root/.ssh"
     ssh_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     authorized = ssh_dir / "authorized_keys"
@@ -414,7 +408,7 @@ def start_node(lab: Lab, node: Node) -> None:
         "--register=no",
         "--keep-unit",
         "-b",
-        "--console=passive",
+        "--console=read-only",
         "--capability=all",
         "--bind=/dev/net/tun",
         f"--bind={rootfs.apt_archive_cache(release)}:/var/cache/apt/archives",
@@ -640,9 +634,7 @@ def listing() -> list[dict]:
             "release": lab.release,
             "state": lab_state(lab),
             "subnet": lab.subnet,
-            "hosts": [
-                {"name": n.hostname, "address": n.address, "state": node_state(lab, n)} for n in lab.nodes
-            ],
+            "hosts": [{"name": n.hostname, "address": n.address, "state": node_state(lab, n)} for n in lab.nodes],
         }
         for lab in all_labs()
     ]

@@ -41,9 +41,7 @@ def ansible_env(extra: dict | None = None) -> dict:
     return env
 
 
-def playbook_argv(
-    playbook: str, inventory: str, extra_vars=(), tags=None, skip_tags=None, check=False, verbose=0
-):
+def playbook_argv(playbook: str, inventory: str, extra_vars=(), tags=None, skip_tags=None, check=False, verbose=0):
     argv = [_ansible_playbook(), "-i", inventory, f"{COLLECTION}.{playbook}"]
     for item in extra_vars:
         argv += ["-e", item]

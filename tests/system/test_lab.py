@@ -51,9 +51,7 @@ def test_hosts_reach_each_other_on_both_networks(controller_compute_lab):
 
 
 def test_hosts_reach_the_package_archive(controller_compute_lab):
-    result = ansible(
-        controller_compute_lab["inventory"], "all", "ansible.builtin.command", "apt-get -q update"
-    )
+    result = ansible(controller_compute_lab["inventory"], "all", "ansible.builtin.command", "apt-get -q update")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Err:" not in result.stdout
 
