@@ -120,7 +120,7 @@ def cmd_verify(args) -> int:
         if result_file.exists():
             print(result_file.read_text().strip())
         else:
-            print(json.dumps({"passed": False, "error": "the check wrote no result"}))
+            print(json.dumps({"result": "failed", "failures": ["the check wrote no result"]}))
     return status
 
 
