@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,20 @@ def test_name_taken_by_a_different_lab_is_refused(controller_compute_lab):
     result = aptstack("lab", "up", "--name", "st-cc", "--topology", "aio", check=False)
     assert result.returncode == 2
     assert "already exists" in result.stderr
+
+
+def test_rebooted_host_comes_back_with_lab_up(controller_compute_lab):
+    inventory = controller_compute_lab["inventory"]
+    ansible(inventory, "st-cc-compute1", "ansible.builtin.command", "systemctl reboot")
+    deadline = time.monotonic() + 60
+    while "stopped" not in aptstack("lab", "list").stdout:
+        assert time.monotonic() < deadline, "the rebooted host did not stop"
+        time.sleep(1)
+    result = aptstack("lab", "up", "--name", "st-cc", "--topology", "controller-compute")
+    assert "already running" not in result.stderr
+    assert "partial" not in aptstack("lab", "list").stdout
+    again = ansible(inventory, "all", "ansible.builtin.ping")
+    assert again.stdout.count("SUCCESS") == 2, again.stdout
 
 
 def test_routed_subnet_is_refused_before_anything_is_made():
