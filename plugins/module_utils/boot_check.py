@@ -54,10 +54,19 @@ def resource_names(run_name):
         "subnet": f"{run_name}-subnet",
         "router": f"{run_name}-router",
         "security_group": f"{run_name}-sg",
-        "port": f"{run_name}-port",
-        "server": f"{run_name}-server",
+        **server_names(run_name),
         "floating_ip": f"aptstack boot check {run_name}",
     }
+
+
+def server_names(run_name, target=None):
+    """Names of one server of a run and of its port.
+
+    A run places one server per target host; without targets it boots a single server
+    wherever the scheduler puts it.
+    """
+    suffix = f"-{target}" if target else ""
+    return {"server": f"{run_name}-server{suffix}", "port": f"{run_name}-port{suffix}"}
 
 
 def belongs_to_run(resource, run_name, name=None, description=None):
@@ -267,6 +276,40 @@ def match_inventory_host(inventory_hosts, compute_host=None, hypervisor_hostname
     return None
 
 
+def place_targets(inventory_hosts, targets, hypervisors):
+    """Map each target inventory host to the nova compute host that will run its server.
+
+    ``hypervisors`` are dicts with ``name`` (hypervisor hostname), ``host`` (the compute
+    service's host), ``host_ip``, ``state`` and ``status``. Returns ``(placement, errors)``:
+    ``placement`` maps a target to its hypervisor dict; ``errors`` are sentences naming each
+    target that is not in the inventory, has no hypervisor, or whose hypervisor is down or
+    disabled.
+    """
+    placement, errors = {}, []
+    owners = {}
+    for hyp in hypervisors:
+        owner = match_inventory_host(inventory_hosts, hyp.get("host"), hyp.get("name"), hyp.get("host_ip"))
+        if owner is not None:
+            owners.setdefault(owner, hyp)
+    for target in targets:
+        if target not in (inventory_hosts or {}):
+            errors.append(f"target host {target} is not one of the inventory hosts given")
+            continue
+        hyp = owners.get(target)
+        if hyp is None:
+            known = ", ".join(sorted(str(h.get("host") or h.get("name")) for h in hypervisors)) or "none"
+            errors.append(
+                f"no nova hypervisor matches {target} (hypervisors: {known});"
+                " is nova-compute running there and was the host discovered into the cell?"
+            )
+            continue
+        if hyp.get("state") not in (None, "up") or hyp.get("status") not in (None, "enabled"):
+            errors.append(f"the hypervisor of {target} ({hyp.get('name')}) is {hyp.get('state')}/{hyp.get('status')}")
+            continue
+        placement[target] = hyp
+    return placement, errors
+
+
 # --------------------------------------------------------------------------- guest images
 
 
@@ -354,3 +397,107 @@ def ping_failure_message(address, namespace, host, timeout, attempts, namespace_
 def round_seconds(value):
     """Seconds rounded for reports (one decimal), None stays None."""
     return None if value is None else round(float(value), 1)
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _ping_report(ping, inventory_host):
+    ping = ping or {}
+    return {
+        "host": inventory_host if ping.get("host") else None,
+        "hostname": ping.get("host"),
+        "namespace": ping.get("namespace"),
+        "address": ping.get("address"),
+        "answered": ping.get("answered_at") is not None,
+        "elapsed_s": ping.get("elapsed"),
+    }
+
+
+def _no_answer(ping):
+    if not ping or ping.get("skipped"):
+        return "not pinged"
+    return ping.get("msg") or "no answer"
+
+
+def _since(later, earlier):
+    return None if later is None or earlier is None else round_seconds(float(later) - float(earlier))
+
+
+def check_report(servers, fixed_pings, floating_pings=None, floating_host=None):
+    """Per-server results of a boot check and everything that failed, as sentences.
+
+    ``servers`` are the module's ``servers``; ``fixed_pings`` and ``floating_pings`` the
+    wait_ping results in the same order (a skipped or missing ping counts as not answered).
+    ``floating_host`` is the inventory host the floating addresses were pinged from; without
+    it the floating addresses are not expected to answer.
+    Returns ``{"servers": [...], "failures": [...], "timings": {...}}``; each failure names
+    its server's host, and ``timings`` holds the slowest server's figure of each per-server
+    timing (None when any server lacks it: that server never got there).
+    """
+    report, failures = [], []
+    floating_pings = floating_pings or []
+    for index, server in enumerate(servers or []):
+        fixed = fixed_pings[index] if index < len(fixed_pings or []) else {}
+        floating = floating_pings[index] if index < len(floating_pings) else {}
+        where = server.get("inventory_host") or server.get("host") or server.get("id")
+        console = server.get("console") or {}
+        timings = server.get("timings") or {}
+        created_at = timings.get("created_at")
+        problems = []
+        target = server.get("target_host")
+        if server.get("inventory_host") is None:
+            problems.append(
+                f"placement: the server runs on compute host {server.get('host')} (hypervisor "
+                f"{server.get('hypervisor_hostname')}, {server.get('hypervisor_ip') or 'no address'}), "
+                "which matches no inventory host by name or address"
+            )
+        elif target and server["inventory_host"] != target:
+            problems.append(f"placement: the server for {target} runs on {server['inventory_host']}")
+        if fixed.get("answered_at") is None:
+            problems.append("fixed-address ping: " + _no_answer(fixed))
+        if floating_host and floating.get("answered_at") is None:
+            problems.append("floating-address ping: " + _no_answer(floating))
+        problems.extend(console.get("problems") or [])
+        failures.extend(f"{where}: {problem}" for problem in problems)
+        report.append(
+            {
+                "id": server.get("id"),
+                "name": server.get("name"),
+                "target_host": target,
+                "host": server.get("host"),
+                "hypervisor_hostname": server.get("hypervisor_hostname"),
+                "inventory_host": server.get("inventory_host"),
+                "fixed_ip": server.get("fixed_ip"),
+                "floating_ip": server.get("floating_ip"),
+                "network_id": server.get("network_id"),
+                "mtu": server.get("mtu"),
+                "port": server.get("port") or {},
+                "guest": {
+                    "dhcp_address": console.get("dhcp_address"),
+                    "iface": console.get("iface"),
+                    "metadata_uuid": console.get("metadata_uuid"),
+                    "markers": console.get("markers") or [],
+                },
+                "pings": {
+                    "fixed": _ping_report(fixed, server.get("inventory_host")),
+                    "floating": _ping_report(floating, floating_host),
+                },
+                "timings": {
+                    "active_s": timings.get("active_s"),
+                    "console_s": timings.get("console_s"),
+                    # Server create request (on the controller) to the first answer (on the compute host).
+                    "first_ping_s": _since(fixed.get("answered_at"), created_at),
+                    "floating_ping_s": _since(floating.get("answered_at"), created_at),
+                },
+                "failures": problems,
+                # The console tells most about a failed server; a good one needs no tail.
+                "console_tail": (console.get("tail") or []) if problems else [],
+            }
+        )
+    keys = ("active_s", "console_s", "first_ping_s", "floating_ping_s")
+    slowest = {}
+    for key in keys:
+        values = [entry["timings"][key] for entry in report]
+        slowest[key] = max(values) if values and None not in values else None
+    return {"servers": report, "failures": failures, "timings": slowest}

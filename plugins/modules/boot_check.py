@@ -11,21 +11,24 @@ short_description: Boot the aptstack test guest behind a router with a floating 
 version_added: 0.1.0
 author: aptstack developers
 description:
-  - With O(state=present), ensures everything a server needs to be reachable, all named after
+  - With O(state=present), ensures everything its servers need to be reachable, all named after
     O(run_name) and tagged C(aptstack-run=<run_name>) (Neutron resources) or given the metadata
-    C(aptstack_run=<run_name>) (the server); a tenant network and subnet (MTU derived by Neutron), a
+    C(aptstack_run=<run_name>) (the servers); a tenant network and subnet (MTU derived by Neutron), a
     router with its external gateway on O(external_network) and an interface in the subnet, a security
-    group with ICMP and TCP O(tcp_ports) ingress, a port, and a floating IP on O(external_network)
-    bound to that port. It also ensures the shared flavor O(flavor).
-  - Then it boots the server from O(image) (a server of the same run left from an earlier check is
-    deleted first), waits for C(ACTIVE), and waits (bounded by O(console_timeout)) until the guest
-    prints C(APTSTACK-GUEST ready) on its console.
-  - It returns the server's id, compute host, hypervisor, fixed and floating addresses, network id,
+    group with ICMP and TCP O(tcp_ports) ingress, and per server a port and a floating IP on
+    O(external_network) bound to that port. It also ensures the shared flavor O(flavor).
+  - It boots one server from O(image) on each of O(target_hosts) (pinned with the availability zone
+    C(nova:<compute host>)), or a single server wherever the scheduler puts it when O(target_hosts) is
+    empty. Servers of the same run left from an earlier check are deleted first. All servers are
+    requested before any is waited for; then it waits for C(ACTIVE), and (bounded by O(console_timeout))
+    until each guest prints C(APTSTACK-GUEST ready) on its console.
+  - It returns, per server, its id, compute host, hypervisor, fixed and floating addresses, network id,
     what the guest reported (DHCP address, instance uuid from the metadata service) with any mismatch
     in C(console.problems), and timings.
-  - On failure (server in C(ERROR), not C(ACTIVE) in time, no C(ready) marker in time) the failure
-    result holds the server's fault, the console log tail and the port's binding state
-    (C(binding:vif_type), C(binding:host_id), status), and C(hints) on what they mean.
+  - On failure (a target with no usable hypervisor, a server in C(ERROR), not C(ACTIVE) in time, no
+    C(ready) marker in time) the failure result holds the failing server's fault, the console log tail
+    and the port's binding state (C(binding:vif_type), C(binding:host_id), status), and C(hints) on
+    what they mean.
   - With O(state=absent), deletes exactly the run's resources (server, floating IP, router interfaces
     and router, ports, subnet, network, security group), then lists them again and fails if any is left.
     The flavor and the image are kept.
@@ -104,6 +107,15 @@ options:
         C(server.inventory_host).
     type: dict
     default: {}
+  target_hosts:
+    description:
+      - Keys of O(inventory_hosts) to boot one server on each. The module finds the nova hypervisor of
+        each by name or address and fails, before creating anything, when one has none or it is down or
+        disabled.
+      - Empty boots a single server and lets the scheduler place it.
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - openstack.cloud.openstack
 notes:
@@ -123,13 +135,16 @@ EXAMPLES = r"""
     image: "{{ guest.image_id }}"
     inventory_hosts:
       compute1: [10.0.0.11]
+      compute2: [10.0.0.12]
+    target_hosts: [compute1, compute2]
   register: boot
 
-- name: Ping its fixed address from the metadata namespace on its compute host
+- name: Ping each fixed address from the metadata namespace on its compute host
   aptstack.openstack.wait_ping:
-    address: "{{ boot.server.fixed_ip }}"
-    namespace: "ovnmeta-{{ boot.server.network_id }}"
-  delegate_to: "{{ boot.server.inventory_host }}"
+    address: "{{ item.fixed_ip }}"
+    namespace: "ovnmeta-{{ item.network_id }}"
+  delegate_to: "{{ item.inventory_host }}"
+  loop: "{{ boot.servers }}"
 
 - name: Remove everything of the check
   aptstack.openstack.boot_check:
@@ -139,14 +154,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-server:
-  description: The check server and where it runs.
-  returned: state is present and the server was created
-  type: dict
+servers:
+  description: The check's servers, one per target host (or the single one the scheduler placed), in order.
+  returned: state is present
+  type: list
+  elements: dict
   contains:
     id: {description: Server ID., type: str}
     name: {description: Server name., type: str}
     status: {description: Server status., type: str}
+    target_host: {description: The entry of O(target_hosts) the server was pinned to, or null., type: str}
     host: {description: Compute host (C(OS-EXT-SRV-ATTR:host))., type: str}
     hypervisor_hostname: {description: Hypervisor name (C(OS-EXT-SRV-ATTR:hypervisor_hostname))., type: str}
     hypervisor_ip: {description: The hypervisor's C(host_ip), when known., type: str}
@@ -161,38 +178,56 @@ server:
     mtu: {description: MTU Neutron derived for the tenant network., type: int}
     image_id: {description: Image the server booted from., type: str}
     flavor_id: {description: Flavor the server booted with., type: str}
+    console:
+      description: What the guest printed.
+      type: dict
+      contains:
+        ready: {description: The guest printed C(APTSTACK-GUEST ready)., type: bool}
+        dhcp_address: {description: Address and prefix the guest got by DHCP., type: str}
+        dhcp_ip: {description: Address the guest got by DHCP., type: str}
+        iface: {description: Guest interface name., type: str}
+        dhcp_failed: {description: The guest reported C(dhcp-failed)., type: bool}
+        metadata_uuid: {description: Instance uuid the guest read from the metadata service., type: str}
+        metadata_failed: {description: The guest reported C(metadata-failed)., type: bool}
+        markers: {description: The marker lines in order., type: list, elements: str}
+        problems:
+          description: Mismatches (DHCP address not the fixed address, uuid not the server's).
+          type: list
+          elements: str
+        tail: {description: Last O(console_tail_lines) lines of the console log., type: list, elements: str}
+    port:
+      description: Binding state of the server's port (Neutron's C(binding:*) attributes as C(binding_*)).
+      type: dict
+      contains:
+        id: {description: Port ID., type: str}
+        status: {description: Port status (C(ACTIVE) once ovn-controller claimed it)., type: str}
+        binding_vif_type: {description: C(binding:vif_type) (C(ovs), C(unbound), C(binding_failed))., type: str}
+        binding_host_id: {description: C(binding:host_id), the host Neutron bound the port on., type: str}
+        binding_vif_details: {description: C(binding:vif_details)., type: dict}
+        device_owner: {description: Device owner., type: str}
+        device_id: {description: Device (server) ID., type: str}
+        fixed_ips: {description: Fixed addresses., type: list, elements: str}
+        mac_address: {description: MAC address., type: str}
+    timings:
+      description: Seconds per phase of this server.
+      type: dict
+      contains:
+        created_at: {description: Epoch time of its create request (to measure later steps from)., type: float}
+        active_s: {description: Create request to C(ACTIVE)., type: float}
+        console_s: {description: C(ACTIVE) to the C(ready) marker (polled every 2 s)., type: float}
+        ready_at: {description: Epoch time the C(ready) marker was seen., type: float}
+server:
+  description: The server that failed (id, name, status, host, hypervisor_hostname).
+  returned: on failure of a server
+  type: dict
 console:
-  description: What the guest printed.
-  returned: state is present and the server was created
+  description: What the failing server's guest printed, as in RV(servers[].console).
+  returned: on failure of a server
   type: dict
-  contains:
-    ready: {description: The guest printed C(APTSTACK-GUEST ready)., type: bool}
-    dhcp_address: {description: Address and prefix the guest got by DHCP., type: str}
-    dhcp_ip: {description: Address the guest got by DHCP., type: str}
-    iface: {description: Guest interface name., type: str}
-    dhcp_failed: {description: The guest reported C(dhcp-failed)., type: bool}
-    metadata_uuid: {description: Instance uuid the guest read from the metadata service., type: str}
-    metadata_failed: {description: The guest reported C(metadata-failed)., type: bool}
-    markers: {description: The marker lines in order., type: list, elements: str}
-    problems:
-      description: Mismatches (DHCP address not the fixed address, uuid not the server's).
-      type: list
-      elements: str
-    tail: {description: Last O(console_tail_lines) lines of the console log., type: list, elements: str}
 port:
-  description: Binding state of the server's port (Neutron's C(binding:*) attributes as C(binding_*)).
-  returned: state is present and the port exists
+  description: Binding state of the failing server's port, as in RV(servers[].port).
+  returned: on failure of a server
   type: dict
-  contains:
-    id: {description: Port ID., type: str}
-    status: {description: Port status (C(ACTIVE) once ovn-controller claimed it)., type: str}
-    binding_vif_type: {description: C(binding:vif_type) (C(ovs), C(unbound), C(binding_failed))., type: str}
-    binding_host_id: {description: C(binding:host_id), the host Neutron bound the port on., type: str}
-    binding_vif_details: {description: C(binding:vif_details)., type: dict}
-    device_owner: {description: Device owner., type: str}
-    device_id: {description: Device (server) ID., type: str}
-    fixed_ips: {description: Fixed addresses., type: list, elements: str}
-    mac_address: {description: MAC address., type: str}
 fault:
   description: The server's fault (code, message), when nova recorded one.
   returned: on failure, when there is one
@@ -203,16 +238,12 @@ hints:
   type: list
   elements: str
 timings:
-  description: Seconds per phase.
+  description: Seconds per phase of the whole check (per server timings are in RV(servers)).
   returned: state is present
   type: dict
   contains:
-    setup_s: {description: Network, router, security group, port, floating IP and flavor., type: float}
-    active_s: {description: Server create request to C(ACTIVE)., type: float}
-    console_s: {description: C(ACTIVE) to the C(ready) marker (polled every 2 s)., type: float}
+    setup_s: {description: Network, router, security group, ports, floating IPs and flavor., type: float}
     total_s: {description: The whole module., type: float}
-    created_at: {description: Epoch time of the server create request (to measure later steps from)., type: float}
-    ready_at: {description: Epoch time the C(ready) marker was seen., type: float}
 deleted:
   description: Resources deleted (type, id, name), in order.
   returned: state is absent, or state is present when an old server of the run was replaced
@@ -241,10 +272,12 @@ from ansible_collections.aptstack.openstack.plugins.module_utils.boot_check impo
     diagnose,
     match_inventory_host,
     parse_console,
+    place_targets,
     port_state,
     resource_names,
     round_seconds,
     run_tag,
+    server_names,
     tail,
     unique_by_id,
 )
@@ -279,6 +312,7 @@ class BootCheckModule(OpenStackModule):
         console_tail_lines=dict(type="int", default=40),
         delete_timeout=dict(type="int", default=180),
         inventory_hosts=dict(type="dict", default={}),
+        target_hosts=dict(type="list", elements="str", default=[]),
     )
     module_kwargs = dict(
         supports_check_mode=True,
@@ -583,31 +617,43 @@ class BootCheckModule(OpenStackModule):
             plan,
         )
         self._ensure_rules(group, plan)
-        port = self._ensure(
-            "port",
-            self._run_resources(net.ports, name=names["port"]),
-            lambda: net.create_port(
-                name=names["port"],
-                network_id=network.id,
-                fixed_ips=[{"subnet_id": subnet.id}],
-                security_group_ids=[group.id],
-            ),
-            plan,
-        )
-        fips = self._floating_ips(port_ids={port.id} if port is not None else set())
-        fip = self._ensure(
-            "floating_ip",
-            fips,
-            lambda: net.create_ip(floating_network_id=ext.id, port_id=port.id, description=names["floating_ip"]),
-            plan,
-        )
-        if fip is not None and port is not None and fip.port_id != port.id:
-            plan.append("floating IP association")
-            if not self.check_mode:
-                fip = net.update_ip(fip, port_id=port.id)
         if network is not None:
             network = net.get_network(network.id)
-        return {"network": network, "subnet": subnet, "router": router, "group": group, "port": port, "fip": fip}
+        return {"network": network, "subnet": subnet, "router": router, "group": group, "external": ext}
+
+    def _ensure_server_port(self, target, res, plan):
+        """The port and floating IP of the server for one target (None: the scheduler's pick)."""
+        net = self.conn.network
+        port_name = server_names(self.run_name, target)["port"]
+        port = None
+        if res["network"] is not None:
+            port = self._first([p for p in self._run_resources(net.ports, name=port_name) if p.name == port_name])
+        if port is None:
+            plan.append(f"port {port_name}")
+            if not self.check_mode:
+                port = net.create_port(
+                    name=port_name,
+                    network_id=res["network"].id,
+                    fixed_ips=[{"subnet_id": res["subnet"].id}],
+                    security_group_ids=[res["group"].id],
+                )
+                self._tag(port)
+        fips = self._floating_ips(port_ids={port.id} if port is not None else set())
+        fip = self._first([f for f in fips if port is not None and f.port_id == port.id])
+        if fip is None:
+            spare = self._first([f for f in fips if not f.port_id])
+            if spare is not None:
+                plan.append(f"floating IP association for {port_name}")
+                if not self.check_mode:
+                    fip = net.update_ip(spare, port_id=port.id)
+            else:
+                plan.append(f"floating IP for {port_name}")
+                if not self.check_mode:
+                    fip = net.create_ip(
+                        floating_network_id=res["external"].id, port_id=port.id, description=self.names["floating_ip"]
+                    )
+                    self._tag(fip)
+        return port, fip
 
     # ----------------------------------------------------------------- present: server
 
@@ -631,21 +677,36 @@ class BootCheckModule(OpenStackModule):
             data.setdefault(f"binding:{key}", data.get(f"binding_{key}"))
         return port_state(data)
 
-    def _hypervisor_ip(self, hypervisor_hostname):
-        if not hypervisor_hostname:
-            return None
+    def _hypervisors(self):
+        """Nova's hypervisors as plain dicts (name, host, host_ip, state, status)."""
         try:
-            for hyp in self.conn.compute.hypervisors(details=True):
-                if hyp.name == hypervisor_hostname:
-                    return getattr(hyp, "host_ip", None)
+            return [
+                {
+                    "name": hyp.name,
+                    "host": (hyp.service_details or {}).get("host"),
+                    "host_ip": getattr(hyp, "host_ip", None),
+                    "state": hyp.state,
+                    "status": hyp.status,
+                }
+                for hyp in self.conn.compute.hypervisors(details=True)
+            ]
         except self.sdk.exceptions.SDKException as exc:
-            self.debug(f"cannot list hypervisors: {exc}")
-        return None
+            raise CheckFailed(f"cannot list the hypervisors: {exc}") from exc
 
-    def _server_info(self, server, res, image, flavor):
-        port = res["port"]
-        fixed = [ip.get("ip_address") for ip in (port.fixed_ips or [])] if port is not None else []
-        hyp_ip = self._hypervisor_ip(server.hypervisor_hostname)
+    def _placement(self, hypervisors):
+        """The targets in order, each with the availability zone that pins its server (None: any host)."""
+        targets = self.params["target_hosts"]
+        if not targets:
+            return [(None, None)]
+        placement, errors = place_targets(self.params["inventory_hosts"], targets, hypervisors)
+        if errors:
+            raise CheckFailed("; ".join(errors))
+        # nova:<host> pins the server to that compute host (admin only).
+        return [(target, f"nova:{placement[target]['host'] or placement[target]['name']}") for target in targets]
+
+    def _server_info(self, server, res, port, fip, hypervisors, image, flavor):
+        fixed = [ip.get("ip_address") for ip in (port.fixed_ips or [])]
+        hyp_ip = next((h["host_ip"] for h in hypervisors if h["name"] == server.hypervisor_hostname), None)
         return {
             "id": server.id,
             "name": server.name,
@@ -657,10 +718,10 @@ class BootCheckModule(OpenStackModule):
                 self.params["inventory_hosts"], server.compute_host, server.hypervisor_hostname, hyp_ip
             ),
             "fixed_ip": fixed[0] if fixed else None,
-            "floating_ip": res["fip"].floating_ip_address if res["fip"] is not None else None,
+            "floating_ip": fip.floating_ip_address if fip is not None else None,
             "network_id": res["network"].id,
             "subnet_id": res["subnet"].id,
-            "port_id": port.id if port is not None else None,
+            "port_id": port.id,
             "router_id": res["router"].id,
             "security_group_id": res["group"].id,
             "mtu": res["network"].mtu,
@@ -669,6 +730,7 @@ class BootCheckModule(OpenStackModule):
         }
 
     def _fail_with_details(self, msg, result, server_id=None, port_id=None, parsed=None, console=None):
+        """Fail with the fault, console tail and port binding of the server that failed."""
         fault = None
         status = None
         if server_id:
@@ -679,10 +741,10 @@ class BootCheckModule(OpenStackModule):
                 if fault and len(str(fault.get("details") or "")) > 1500:
                     # Nova's traceback; its end names the exception.
                     fault["details"] = "..." + str(fault["details"])[-1500:]
-                result.setdefault("server", {}).update(
-                    {"id": server.id, "status": server.status, "host": server.compute_host,
-                     "hypervisor_hostname": server.hypervisor_hostname}
-                )  # fmt: skip
+                result["server"] = {
+                    "id": server.id, "name": server.name, "status": server.status, "host": server.compute_host,
+                    "hypervisor_hostname": server.hypervisor_hostname,
+                }  # fmt: skip
             if console is None:
                 console = self._console_text(server_id)
         try:
@@ -700,119 +762,156 @@ class BootCheckModule(OpenStackModule):
         result["msg"] = msg
         self.fail_json(**result)
 
+    def _remove_old_servers(self, deleted):
+        """A server of an earlier check (a kept one) goes first, and its port with it: nova
+        releases a port only some time after the server is gone, so it is not reused."""
+        self._delete_servers(deleted)
+        if not deleted:
+            return
+        names = {server_names(self.run_name, t)["port"] for t in [None, *self.params["target_hosts"]]}
+        ports = []
+        for name in names:
+            ports.extend(self._run_resources(self.conn.network.ports, name=name))
+        for port in unique_by_id(ports):
+            deleted.append(self._describe("port", port))
+            if not self.check_mode:
+                self.conn.network.delete_port(port, ignore_missing=True)
+
+    def _wait_active(self, booting, result):
+        """Wait until every server is ACTIVE; fail on the first one in ERROR or late."""
+        pending = dict(booting)
+        while pending:
+            for server_id, entry in list(pending.items()):
+                server = self.conn.compute.get_server(server_id)
+                entry["server"] = server
+                if server.status == "ACTIVE":
+                    entry["active_s"] = round_seconds(time.monotonic() - entry["t_create"])
+                    entry["t_active"] = time.monotonic()
+                    del pending[server_id]
+                elif server.status == "ERROR":
+                    self._fail_with_details(
+                        f"Server {server.id} ({entry['label']}) went to ERROR"
+                        f" on host {server.compute_host or '(none)'}",
+                        result, server.id, entry["port"].id,
+                    )  # fmt: skip
+                elif time.monotonic() > entry["t_create"] + self.params["boot_timeout"]:
+                    self._fail_with_details(
+                        f"Server {server.id} ({entry['label']}) is {server.status}"
+                        f" (task {getattr(server, 'task_state', None)}),"
+                        f" not ACTIVE, after {self.params['boot_timeout']} s",
+                        result, server.id, entry["port"].id,
+                    )  # fmt: skip
+            if pending:
+                time.sleep(1)
+
+    def _wait_consoles(self, booting, result):
+        """Wait until every guest printed its ready marker; fail on the first one late or stopped."""
+        pending = dict(booting)
+        while pending:
+            for server_id, entry in list(pending.items()):
+                console = self._console_text(server_id)
+                entry["console"] = console
+                entry["parsed"] = parse_console(console)
+                if console_done(entry["parsed"]):
+                    entry["console_s"] = round_seconds(time.monotonic() - entry["t_active"])
+                    entry["ready_at"] = round(time.time(), 3)
+                    del pending[server_id]
+                    continue
+                if time.monotonic() > entry["t_active"] + self.params["console_timeout"]:
+                    self._fail_with_details(
+                        f"The guest on {entry['server'].compute_host} did not print 'APTSTACK-GUEST ready' within"
+                        f" {self.params['console_timeout']} s of becoming ACTIVE",
+                        result, server_id, entry["port"].id, entry["parsed"], console,
+                    )  # fmt: skip
+                current = self.conn.compute.get_server(server_id)
+                if current.status != "ACTIVE":
+                    self._fail_with_details(
+                        f"Server {server_id} ({entry['label']}) left ACTIVE ({current.status}) while booting",
+                        result, server_id, entry["port"].id, entry["parsed"], console,
+                    )  # fmt: skip
+            if pending:
+                time.sleep(2)
+
     def _present(self):
         started = time.monotonic()
         plan = []
         deleted = []
-        result = {"changed": True, "run_name": self.run_name, "deleted": deleted}
+        result = {"changed": True, "run_name": self.run_name, "deleted": deleted, "servers": []}
         try:
             image = self.conn.image.find_image(self.params["image"], ignore_missing=True)
             if image is None and self.check_mode:
                 plan.append(f"image {self.params['image']} (missing)")
             elif image is None:
                 raise CheckFailed(f"image {self.params['image']!r} not found")
+            hypervisors = self._hypervisors()
+            placement = self._placement(hypervisors)
             flavor = self._ensure_flavor(plan)
-            # A server of an earlier check (a kept one) goes first, and its port with it: nova
-            # releases a port only some time after the server is gone, so it is not reused.
-            self._delete_servers(deleted)
-            if deleted:
-                for port in self._run_resources(self.conn.network.ports, name=self.names["port"]):
-                    deleted.append(self._describe("port", port))
-                    if not self.check_mode:
-                        self.conn.network.delete_port(port, ignore_missing=True)
+            self._remove_old_servers(deleted)
             res = self._ensure_network(plan)
+            ports = {target: self._ensure_server_port(target, res, plan) for target, _zone in placement}
         except CheckFailed as exc:
             self.fail_json(msg=f"Boot check {self.run_name}: {exc}", **result)
         if self.check_mode:
-            plan.append(f"server {self.names['server']}")
+            plan.extend(f"server {server_names(self.run_name, target)['server']}" for target, _zone in placement)
             self.exit_json(changed=True, run_name=self.run_name, would_create=plan, deleted=deleted)
-        setup_s = time.monotonic() - started
-
-        timings = {"setup_s": round_seconds(setup_s)}
+        timings = {"setup_s": round_seconds(time.monotonic() - started)}
         result["timings"] = timings
-        port_id = res["port"].id
-        created_at = time.time()
-        t_create = time.monotonic()
-        timings["created_at"] = round(created_at, 3)
-        try:
-            server = self.conn.compute.create_server(
-                name=self.names["server"],
+
+        # Every server is requested before any is waited for, so they boot side by side.
+        booting = {}
+        for target, zone in placement:
+            port, fip = ports[target]
+            label = f"for {target}" if target else "placed by the scheduler"
+            create = dict(
+                name=server_names(self.run_name, target)["server"],
                 image_id=image.id,
                 flavor_id=flavor.id,
-                networks=[{"port": port_id}],
+                networks=[{"port": port.id}],
                 metadata={RUN_METADATA_KEY: self.run_name},
             )
-        except self.sdk.exceptions.SDKException as exc:
-            self._fail_with_details(f"The server create request failed: {exc}", result, None, port_id)
-        result["server"] = {"id": server.id, "name": self.names["server"]}
-
-        # ACTIVE, bounded.
-        deadline = t_create + self.params["boot_timeout"]
-        while True:
-            server = self.conn.compute.get_server(server.id)
-            if server.status == "ACTIVE":
-                break
-            if server.status == "ERROR":
-                timings["total_s"] = round_seconds(time.monotonic() - started)
-                self._fail_with_details(
-                    f"Server {server.id} went to ERROR on host {server.compute_host or '(none)'}",
-                    result, server.id, port_id,
-                )  # fmt: skip
-            if time.monotonic() > deadline:
-                timings["total_s"] = round_seconds(time.monotonic() - started)
-                self._fail_with_details(
-                    f"Server {server.id} is {server.status} (task {getattr(server, 'task_state', None)}),"
-                    f" not ACTIVE, after {self.params['boot_timeout']} s",
-                    result, server.id, port_id,
-                )  # fmt: skip
-            time.sleep(1)
-        t_active = time.monotonic()
-        timings["active_s"] = round_seconds(t_active - t_create)
-        info = self._server_info(server, res, image, flavor)
-        result["server"] = info
-
-        # Console markers, bounded.
-        console = ""
-        parsed = parse_console("")
+            if zone:
+                create["availability_zone"] = zone
+            created_at = time.time()
+            t_create = time.monotonic()
+            try:
+                server = self.conn.compute.create_server(**create)
+            except self.sdk.exceptions.SDKException as exc:
+                self._fail_with_details(f"The server create request {label} failed: {exc}", result, None, port.id)
+            booting[server.id] = {
+                "target": target, "label": label, "port": port, "fip": fip, "server": server,
+                "created_at": round(created_at, 3), "t_create": t_create,
+            }  # fmt: skip
+        self._wait_active(booting, result)
         if self.params["wait_console"]:
-            deadline = t_active + self.params["console_timeout"]
-            while True:
-                console = self._console_text(server.id)
-                parsed = parse_console(console)
-                if console_done(parsed):
-                    break
-                if time.monotonic() > deadline:
-                    timings["console_s"] = None
-                    timings["total_s"] = round_seconds(time.monotonic() - started)
-                    self._fail_with_details(
-                        f"The guest on {info['host']} did not print 'APTSTACK-GUEST ready' within"
-                        f" {self.params['console_timeout']} s of becoming ACTIVE",
-                        result, server.id, port_id, parsed, console,
-                    )  # fmt: skip
-                current = self.conn.compute.get_server(server.id)
-                if current.status != "ACTIVE":
-                    timings["total_s"] = round_seconds(time.monotonic() - started)
-                    self._fail_with_details(
-                        f"Server {server.id} left ACTIVE ({current.status}) while booting",
-                        result, server.id, port_id, parsed, console,
-                    )  # fmt: skip
-                time.sleep(2)
-            timings["console_s"] = round_seconds(time.monotonic() - t_active)
-            timings["ready_at"] = round(time.time(), 3)
+            self._wait_consoles(booting, result)
 
-        port = self._port_state(port_id)
-        console_info = dict(parsed)
-        console_info["problems"] = (
-            console_problems(parsed, info["fixed_ip"], info["id"]) if self.params["wait_console"] else []
-        )
-        console_info["tail"] = tail(console, self.params["console_tail_lines"])
+        hints = []
+        for entry in booting.values():
+            server = entry["server"]
+            info = self._server_info(server, res, entry["port"], entry["fip"], hypervisors, image, flavor)
+            info["target_host"] = entry["target"]
+            parsed = entry.get("parsed") or parse_console("")
+            console_info = dict(parsed)
+            console_info["problems"] = (
+                console_problems(parsed, info["fixed_ip"], info["id"]) if self.params["wait_console"] else []
+            )
+            console_info["tail"] = tail(entry.get("console", ""), self.params["console_tail_lines"])
+            port = self._port_state(entry["port"].id)
+            server_hints = diagnose(server.status, None, port, parsed if self.params["wait_console"] else None)
+            hints.extend(f"{info['host']}: {hint}" for hint in server_hints)
+            info.update(
+                console=console_info,
+                port=port,
+                timings={
+                    "created_at": entry["created_at"],
+                    "active_s": entry.get("active_s"),
+                    "console_s": entry.get("console_s"),
+                    "ready_at": entry.get("ready_at"),
+                },
+            )
+            result["servers"].append(info)
         timings["total_s"] = round_seconds(time.monotonic() - started)
-        result.update(
-            console=console_info,
-            port=port,
-            hints=diagnose(server.status, None, port, parsed if self.params["wait_console"] else None),
-            created=plan,
-        )
+        result.update(hints=hints, created=plan)
         return result
 
     # ----------------------------------------------------------------- entry

@@ -141,6 +141,12 @@ def test_resource_names_and_tag():
     assert bc.run_tag("r1") == "aptstack-run=r1"
 
 
+def test_server_names_per_target():
+    assert bc.server_names("r1") == {"server": "r1-server", "port": "r1-port"}
+    assert bc.server_names("r1", "cmp2") == {"server": "r1-server-cmp2", "port": "r1-port-cmp2"}
+    assert bc.server_names("r1", "cmp1") != bc.server_names("r1", "cmp2")
+
+
 def test_belongs_to_run():
     assert bc.belongs_to_run({"tags": ["aptstack-run=r1"]}, "r1")
     assert not bc.belongs_to_run({"tags": ["aptstack-run=r10"]}, "r1")
@@ -229,6 +235,98 @@ def test_full_name_beats_short_name():
     inventory = {"a": ["cmp.one"], "b": ["cmp"]}
     assert bc.match_inventory_host(inventory, "cmp") == "b"
     assert bc.match_inventory_host(inventory, "cmp.one") == "a"
+
+
+def _hyp(name, host=None, ip=None, state="up", status="enabled"):
+    return {"name": name, "host": host or name, "host_ip": ip, "state": state, "status": status}
+
+
+def test_place_targets_maps_each_target_to_its_hypervisor():
+    hyps = [_hyp("lab-cmp1.example.test", "lab-cmp1"), _hyp("node-x", ip="10.213.0.12"), _hyp("lab-ctl")]
+    placement, errors = bc.place_targets(INVENTORY, ["lab-cmp2", "lab-cmp1"], hyps)
+    assert errors == []
+    assert placement["lab-cmp1"]["host"] == "lab-cmp1"
+    assert placement["lab-cmp2"]["name"] == "node-x"
+
+
+def test_place_targets_names_every_unusable_target():
+    hyps = [_hyp("lab-cmp1", state="down"), _hyp("lab-ctl")]
+    placement, errors = bc.place_targets(INVENTORY, ["lab-cmp1", "lab-cmp2", "nowhere"], hyps)
+    assert placement == {}
+    assert len(errors) == 3
+    assert "lab-cmp1" in errors[0] and "down" in errors[0]
+    assert "no nova hypervisor matches lab-cmp2" in errors[1] and "lab-ctl" in errors[1]
+    assert "nowhere is not one of the inventory hosts" in errors[2]
+
+
+def test_place_targets_disabled_hypervisor_and_no_hypervisors():
+    _placement, errors = bc.place_targets(INVENTORY, ["lab-cmp1"], [_hyp("lab-cmp1", status="disabled")])
+    assert "disabled" in errors[0]
+    _placement, errors = bc.place_targets(INVENTORY, ["lab-cmp1"], [])
+    assert "hypervisors: none" in errors[0]
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _server(host, target=None, fixed="192.168.222.10", sid=SERVER_ID, problems=(), **timings):
+    return {
+        "id": sid, "name": f"r-server-{host}", "host": host, "hypervisor_hostname": host,
+        "inventory_host": host, "target_host": target, "fixed_ip": fixed, "floating_ip": "172.24.4.50",
+        "network_id": "net1", "mtu": 1442,
+        "console": {"dhcp_address": f"{fixed}/24", "iface": "eth0", "metadata_uuid": sid, "markers": ["m"],
+                    "problems": list(problems), "tail": ["last line"]},
+        "timings": {"created_at": 1000.0, "active_s": 10.0, "console_s": 12.0, **timings},
+    }  # fmt: skip
+
+
+def _ping(at, **extra):
+    return {"answered_at": at, "elapsed": 1.0, "host": "h", "address": "a", **extra} if at else {"msg": "no answer"}
+
+
+def test_check_report_all_good_takes_the_slowest_timings():
+    servers = [_server("cmp1", "cmp1"), _server("cmp2", "cmp2", active_s=20.0)]
+    report = bc.check_report(servers, [_ping(1025.0), _ping(1031.5)], [_ping(1026.0), _ping(1032.0)], "ctl")
+    assert report["failures"] == []
+    assert [s["inventory_host"] for s in report["servers"]] == ["cmp1", "cmp2"]
+    assert report["servers"][1]["timings"]["first_ping_s"] == 31.5
+    assert report["servers"][1]["pings"]["floating"]["host"] == "ctl"
+    assert report["servers"][0]["console_tail"] == []
+    assert report["timings"] == {"active_s": 20.0, "console_s": 12.0, "first_ping_s": 31.5, "floating_ping_s": 32.0}
+
+
+def test_check_report_names_the_host_of_each_failure():
+    servers = [
+        _server("cmp1", "cmp1", problems=["DHCP: no dhcp-address marker on the console"]),
+        _server("cmp2", "cmp3"),
+        dict(_server("node-x"), inventory_host=None),
+    ]
+    fixed = [_ping(1025.0), _ping(None), {"skipped": True, "msg": "Conditional result was False"}]
+    report = bc.check_report(servers, fixed, [_ping(1026.0)], "ctl")
+    failures = report["failures"]
+    assert "cmp1: DHCP: no dhcp-address marker on the console" in failures
+    assert "cmp2: placement: the server for cmp3 runs on cmp2" in failures
+    assert "cmp2: fixed-address ping: no answer" in failures
+    assert "cmp2: floating-address ping: not pinged" in failures
+    assert "node-x: fixed-address ping: not pinged" in failures
+    assert any(f.startswith("node-x: placement: the server runs on compute host node-x") for f in failures)
+    assert report["servers"][0]["console_tail"] == ["last line"]
+    # A server that was never pinged has no time to first ping, so neither has the check.
+    assert report["timings"]["first_ping_s"] is None
+
+
+def test_check_report_without_floating_pings():
+    report = bc.check_report([_server("cmp1")], [_ping(1020.0)], [], None)
+    assert report["failures"] == []
+    assert report["servers"][0]["pings"]["floating"]["answered"] is False
+    assert report["timings"]["floating_ping_s"] is None
+
+
+def test_check_report_of_no_servers():
+    assert bc.check_report([], [], [], "ctl") == {
+        "servers": [], "failures": [],
+        "timings": {"active_s": None, "console_s": None, "first_ping_s": None, "floating_ping_s": None},
+    }  # fmt: skip
 
 
 # --------------------------------------------------------------------------- images

@@ -30,24 +30,31 @@ def test_check_passes(check):
     assert result["result"] == "passed"
 
 
-def test_server_ran_on_a_compute_host(check, host):
+def test_a_server_ran_on_every_compute_host(check, host):
     _status, result = check
     compute_hosts = host.ansible.get_variables()["groups"]["compute"]
-    assert result["pings"]["fixed"]["host"] in compute_hosts
+    servers = result["servers"]
+    assert sorted(s["inventory_host"] for s in servers) == sorted(compute_hosts)
+    assert all(s["target_host"] == s["inventory_host"] for s in servers)
+    assert all(s["pings"]["fixed"]["host"] == s["inventory_host"] for s in servers)
 
 
 def test_fixed_and_floating_addresses_answered(check):
     _status, result = check
-    assert result["pings"]["fixed"]["answered"] in (True, "True")
-    assert result["pings"]["floating"]["answered"] in (True, "True")
+    assert result["servers"]
+    for server in result["servers"]:
+        assert server["pings"]["fixed"]["answered"] is True, server["failures"]
+        assert server["pings"]["floating"]["answered"] is True, server["failures"]
 
 
-def test_guest_got_its_address_and_metadata(check):
+def test_guests_got_their_address_and_metadata(check):
     _status, result = check
-    assert result["guest"]["dhcp_address"]
-    assert result["guest"]["metadata_uuid"] == result["server"]["id"]
+    for server in result["servers"]:
+        assert server["guest"]["dhcp_address"].split("/")[0] == server["fixed_ip"]
+        assert server["guest"]["metadata_uuid"] == server["id"]
 
 
 def test_nothing_left_behind(check):
     _status, result = check
+    assert result["cleanup"]["deleted"] > 0
     assert not result["cleanup"]["left"]
