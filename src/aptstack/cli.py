@@ -93,7 +93,11 @@ def cmd_lab(args) -> int:
         print("no labs")
     else:
         for item in labs:
-            hosts = ", ".join(f"{h['name']} {h['address']} {h['state']}" for h in item["hosts"])
+            hosts = ", ".join(
+                f"{h['name']} {h['address']} {h['state']}"
+                + (f" {h['memory_bytes'] / 2**30:.2f} GiB" if h["memory_bytes"] else "")
+                for h in item["hosts"]
+            )
             print(f"{item['name']:12} {item['topology']:20} {item['release']:9} {item['state']:8} {hosts}")
     return 0
 
@@ -159,7 +163,8 @@ def cmd_up(args) -> int:
                 break
         roles = _read_json(role_file).get("roles", {})
         check = _read_json(check_file)
-    print(format_up_summary(the_lab, inventory, timings, roles, check, status))
+    memory = {node.hostname: lab.node_memory(the_lab, node) for node in the_lab.nodes}
+    print(format_up_summary(the_lab, inventory, timings, roles, check, status, memory))
     return status
 
 
@@ -170,7 +175,7 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
-def format_up_summary(the_lab, inventory, timings, roles, check, status) -> str:
+def format_up_summary(the_lab, inventory, timings, roles, check, status, memory=None) -> str:
     lines = [
         "",
         "aptstack up summary",
@@ -184,6 +189,15 @@ def format_up_summary(the_lab, inventory, timings, roles, check, status) -> str:
     timing = check.get("timings", {})
     if timing:
         lines.append("  check:      " + ", ".join(f"{key} {value}" for key, value in timing.items()))
+    for server in check.get("servers", []):
+        lines.append(
+            f"  server:     {server.get('inventory_host')} first ping {server['timings'].get('first_ping_s')}s"
+        )
+    if memory:
+        lines.append(
+            "  memory:     "
+            + ", ".join(f"{name} {value / 2**30:.2f} GiB" for name, value in memory.items() if value is not None)
+        )
     lines.append(f"  result:     {'FAILED' if status else 'OK'}")
     return "\n".join(lines)
 

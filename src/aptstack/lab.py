@@ -272,6 +272,31 @@ def container_leader(nspawn_pid: int) -> int | None:
     return None
 
 
+def node_memory(lab: Lab, node: Node) -> int | None:
+    """Memory the host's processes use (sum of their proportional set sizes), in bytes; None when stopped."""
+    leader = container_leader(node.pid) if node_state(lab, node) == "running" else None
+    if leader is None:
+        return None
+    try:
+        namespace = os.readlink(f"/proc/{leader}/ns/pid")
+    except OSError:
+        return None
+    total = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if os.readlink(proc / "ns/pid") != namespace:
+                continue
+            rollup = (proc / "smaps_rollup").read_text()
+        except OSError:
+            # The process ended meanwhile, or is a kernel thread without a memory map.
+            continue
+        pss = next((line.split()[1] for line in rollup.splitlines() if line.startswith("Pss:")), "0")
+        total += int(pss) * 1024
+    return total
+
+
 def node_state(lab: Lab, node: Node) -> str:
     return "running" if nspawn_alive(node.pid, lab.node_root(node)) else "stopped"
 
@@ -634,7 +659,15 @@ def listing() -> list[dict]:
             "release": lab.release,
             "state": lab_state(lab),
             "subnet": lab.subnet,
-            "hosts": [{"name": n.hostname, "address": n.address, "state": node_state(lab, n)} for n in lab.nodes],
+            "hosts": [
+                {
+                    "name": n.hostname,
+                    "address": n.address,
+                    "state": node_state(lab, n),
+                    "memory_bytes": node_memory(lab, n),
+                }
+                for n in lab.nodes
+            ],
         }
         for lab in all_labs()
     ]

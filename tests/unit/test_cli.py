@@ -30,3 +30,22 @@ def test_collections_path_puts_venv_first(monkeypatch):
     paths = runner.collections_path().split(":")
     assert paths[0].endswith("share/aptstack/collections")
     assert paths[-1] == "/elsewhere"
+
+
+def test_up_summary_names_each_server_and_each_host_memory():
+    class FakeLab:
+        name, topology, release = "sc", "controller-compute", "resolute"
+
+    check = {
+        "timings": {"first_ping_s": 46.3},
+        "servers": [
+            {"inventory_host": "sc-compute1", "timings": {"first_ping_s": 46.3}},
+            {"inventory_host": "sc-compute2", "timings": {"first_ping_s": 46.0}},
+        ],
+    }
+    memory = {"sc-controller": 2 * 2**30, "sc-compute1": 2**29, "sc-compute2": None}
+    text = cli.format_up_summary(FakeLab(), "/inv.yml", {"deploy": 600.0}, {"common": 200.0}, check, 0, memory)
+    assert "server:     sc-compute2 first ping 46.0s" in text
+    assert "memory:     sc-controller 2.00 GiB, sc-compute1 0.50 GiB" in text
+    assert "deploy by role: common 200s" in text
+    assert text.rstrip().endswith("result:     OK")
