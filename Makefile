@@ -26,8 +26,9 @@ unit: venv
 system: host-deps venv
 	$(BIN)/pytest -q -x tests/system
 
-# molecule needs ansible-config and friends on PATH.
-MOLECULE := PATH=$(abspath $(BIN)):$$PATH $(BIN)/molecule
+# molecule needs ansible-config and friends on PATH; it runs with the same strategy
+# as the aptstack command (mitogen, unless APTSTACK_MITOGEN=0).
+MOLECULE = PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m aptstack.runner $(BIN)/molecule
 
 molecule-aio: host-deps venv
 	$(MOLECULE) test -s aio

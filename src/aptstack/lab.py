@@ -35,7 +35,6 @@ DEFAULT_POOL = ipaddress.ip_network("10.213.0.0/16")
 FIRST_HOST_OFFSET = 10
 BOOT_TIMEOUT = 120
 SSH_TIMEOUT = 60
-HALT_TIMEOUT = 20
 
 
 @dataclass
@@ -394,6 +393,7 @@ def prepare_node_root(lab: Lab, node: Node, source: Path) -> None:
     hosts += [f"{n.address} {n.hostname}" for n in lab.nodes]
     (building / "etc/hosts").write_text("\n".join(hosts) + "\n")
     (building / "etc/machine-id").write_text(uuid.uuid4().hex + "\n")
+    (building / "etc/apt/apt.conf.d/91aptstack-archives").write_text(rootfs.host_apt_conf(node.hostname))
     resolv = building / "etc/resolv.conf"
     if resolv.is_symlink() or resolv.exists():
         resolv.unlink()
@@ -424,6 +424,7 @@ def known_hosts_lines(lab: Lab) -> list[str]:
 def start_node(lab: Lab, node: Node) -> None:
     release = get_release(lab.release)
     root = lab.node_root(node)
+    rootfs.share_archives(release, node.hostname)
     env = dict(os.environ, SYSTEMD_SECCOMP="0", SYSTEMD_NSPAWN_UNIFIED_HIERARCHY="1")
     mgmt_veth, tunnel_veth = node.mgmt_veth(lab.lab_id), node.tunnel_veth(lab.lab_id)
     argv = [
@@ -436,7 +437,7 @@ def start_node(lab: Lab, node: Node) -> None:
         "--console=read-only",
         "--capability=all",
         "--bind=/dev/net/tun",
-        f"--bind={rootfs.apt_archive_cache(release)}:/var/cache/apt/archives",
+        f"--bind={rootfs.apt_archive_cache(release)}:{rootfs.POOL_MOUNT}",
         f"--network-veth-extra={mgmt_veth}:mgmt0",
         f"--network-veth-extra={tunnel_veth}:tun0",
     ]  # fmt: skip
@@ -515,21 +516,25 @@ def wait_ssh(lab: Lab, node: Node) -> None:
         time.sleep(0.5)
 
 
-def stop_node(lab: Lab, node: Node) -> None:
-    if not nspawn_alive(node.pid, lab.node_root(node)):
-        node.pid = None
-        return
-    leader = container_leader(node.pid)
-    os.kill(node.pid, signal.SIGTERM)  # nspawn asks the container's systemd to halt
-    if not _wait_exit(node.pid, lab.node_root(node), HALT_TIMEOUT) and leader:
-        # A hung halt (daemons ignoring SIGTERM) gets a second, final signal.
+def stop_nodes(lab: Lab) -> None:
+    """Kill every host of a lab that is about to be removed, all at once.
+
+    Nothing of a removed host is kept, so a clean halt buys nothing; it would wait
+    for every OpenStack daemon to stop (tens of seconds per host). Killing the
+    container's PID 1 ends every process in it, and nspawn then exits on its own.
+    """
+    alive = [node for node in lab.nodes if nspawn_alive(node.pid, lab.node_root(node))]
+    for node in alive:
+        leader = container_leader(node.pid)
         with contextlib.suppress(ProcessLookupError):
-            os.kill(leader, signal.SIGKILL)
-        if not _wait_exit(node.pid, lab.node_root(node), 10):
+            os.kill(leader or node.pid, signal.SIGKILL)
+    for node in alive:
+        if not _wait_exit(node.pid, lab.node_root(node), 15):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(node.pid, signal.SIGKILL)
             _wait_exit(node.pid, lab.node_root(node), 5)
-    node.pid = None
+    for node in lab.nodes:
+        node.pid = None
 
 
 def _wait_exit(pid: int, root: Path, timeout: float) -> bool:
@@ -641,8 +646,10 @@ def down(name: str, log=print) -> bool:
     if lab is None:
         log(f"no lab named {name}; nothing to do")
         return False
+    stop_nodes(lab)
+    release = get_release(lab.release)
     for node in lab.nodes:
-        stop_node(lab, node)
+        rootfs.release_archives(release, node.hostname)
     teardown_network(lab)
     directory = lab.directory()
     host.run(["rm", "-rf", "--one-file-system", directory])

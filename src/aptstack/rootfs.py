@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import os
 import shutil
 import tempfile
 import time
@@ -132,6 +134,49 @@ def apt_archive_cache(release: Release) -> Path:
     path = host.cache_dir() / "apt" / release.name
     (path / "partial").mkdir(parents=True, exist_ok=True)
     return path
+
+
+# Where a lab host sees its release's archive cache (the pool). apt locks its archive
+# directory for a whole install, so each host keeps its own directory inside the pool,
+# filled with hard links: hosts install side by side and reuse each other's downloads.
+POOL_MOUNT = "/var/cache/aptstack-pool"
+
+
+def host_archive_dir(release: Release, hostname: str) -> Path:
+    return apt_archive_cache(release) / "hosts" / hostname
+
+
+def host_apt_conf(hostname: str) -> str:
+    """apt settings of one lab host: its own archive directory, and new downloads linked into the pool."""
+    own = f"{POOL_MOUNT}/hosts/{hostname}"
+    share = f"find {own} -maxdepth 1 -name '*.deb' -links 1 -exec ln -t {POOL_MOUNT} {{}} + 2>/dev/null || true"
+    return f'Dir::Cache::Archives "{own}/";\nDPkg::Post-Invoke {{ "{share}"; }};\n'
+
+
+def _link_missing(debs, target: Path) -> None:
+    for deb in debs:
+        destination = target / deb.name
+        if not destination.exists():
+            # Another host may link the same archive at the same moment.
+            with contextlib.suppress(FileExistsError):
+                os.link(deb, destination)
+
+
+def share_archives(release: Release, hostname: str) -> None:
+    """Link a host's downloads into the pool, and every archive of the pool into the host's directory."""
+    pool = apt_archive_cache(release)
+    own = host_archive_dir(release, hostname)
+    (own / "partial").mkdir(parents=True, exist_ok=True)
+    _link_missing(own.glob("*.deb"), pool)
+    _link_missing(pool.glob("*.deb"), own)
+
+
+def release_archives(release: Release, hostname: str) -> None:
+    """Keep what a host downloaded in the pool, then drop the host's directory."""
+    own = host_archive_dir(release, hostname)
+    if own.exists():
+        _link_missing(own.glob("*.deb"), apt_archive_cache(release))
+        shutil.rmtree(own)
 
 
 def _prepare_cached_rootfs(root: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -24,8 +25,27 @@ def collections_path() -> str:
     return os.pathsep.join(paths)
 
 
+def mitogen_strategy_dir() -> str | None:
+    """Mitogen's strategy plugins, unless APTSTACK_MITOGEN=0 or it is not installed.
+
+    Mitogen runs modules in a persistent interpreter per host instead of one SSH
+    round trip and a fresh Python per task: a re-deploy takes less than half the time.
+    """
+    if os.environ.get("APTSTACK_MITOGEN", "1") == "0":
+        return None
+    spec = importlib.util.find_spec("ansible_mitogen")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return str(Path(spec.submodule_search_locations[0]) / "plugins" / "strategy")
+
+
 def ansible_env(extra: dict | None = None) -> dict:
     env = dict(os.environ)
+    strategy_dir = mitogen_strategy_dir()
+    # A strategy the caller chose wins.
+    if strategy_dir and "ANSIBLE_STRATEGY" not in env:
+        env["ANSIBLE_STRATEGY_PLUGINS"] = strategy_dir
+        env["ANSIBLE_STRATEGY"] = "mitogen_linear"
     env.update(
         {
             "ANSIBLE_COLLECTIONS_PATH": collections_path(),
@@ -72,3 +92,18 @@ def run_playbook(argv: list[str], env: dict | None = None, stdout=None) -> int:
     if not Path(inventory).exists():
         raise UsageError(f"inventory {inventory} does not exist")
     return subprocess.call(argv, env=ansible_env(env), stdout=stdout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m aptstack.runner COMMAND...`: run COMMAND (molecule, ansible-playbook) with
+    the environment aptstack gives Ansible (collection path, callbacks, strategy)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        print("usage: python -m aptstack.runner COMMAND [ARG...]", file=sys.stderr)
+        return 2
+    os.execvpe(argv[0], argv, ansible_env())
+    return 127  # not reached: execvpe replaces this process or raises
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -49,3 +49,20 @@ def test_up_summary_names_each_server_and_each_host_memory():
     assert "memory:     sc-controller 2.00 GiB, sc-compute1 0.50 GiB" in text
     assert "deploy by role: common 200s" in text
     assert text.rstrip().endswith("result:     OK")
+
+
+def test_ansible_runs_with_mitogen_unless_turned_off(monkeypatch):
+    monkeypatch.delenv("ANSIBLE_STRATEGY", raising=False)
+    monkeypatch.delenv("APTSTACK_MITOGEN", raising=False)
+    env = runner.ansible_env()
+    assert env["ANSIBLE_STRATEGY"] == "mitogen_linear"
+    assert (runner.Path(env["ANSIBLE_STRATEGY_PLUGINS"]) / "mitogen_linear.py").is_file()
+
+    monkeypatch.setenv("APTSTACK_MITOGEN", "0")
+    assert "ANSIBLE_STRATEGY" not in runner.ansible_env()
+
+
+def test_a_strategy_the_caller_chose_wins(monkeypatch):
+    monkeypatch.delenv("APTSTACK_MITOGEN", raising=False)
+    monkeypatch.setenv("ANSIBLE_STRATEGY", "linear")
+    assert runner.ansible_env()["ANSIBLE_STRATEGY"] == "linear"
