@@ -435,40 +435,30 @@ class BootCheckModule(OpenStackModule):
         name = getattr(res, "name", None) or getattr(res, "floating_ip_address", None) or ""
         return {"type": kind, "id": res.id, "name": name}
 
+    def _delete_each(self, kind, resources, delete, deleted):
+        for res in resources:
+            deleted.append(self._describe(kind, res))
+            if not self.check_mode:
+                delete(res, ignore_missing=True)
+
     def _delete_all(self):
         deleted = []
         self._delete_servers(deleted)
         found = self._inventory()
         net = self.conn.network
-        for fip in found["floating_ips"]:
-            deleted.append(self._describe("floating_ip", fip))
-            if not self.check_mode:
-                net.delete_ip(fip, ignore_missing=True)
+        self._delete_each("floating_ip", found["floating_ips"], net.delete_ip, deleted)
         for router in found["routers"]:
             for port in net.ports(device_id=router.id):
                 if port.device_owner in ROUTER_INTERFACE_OWNERS:
                     deleted.append({"type": "router_interface", "id": port.id, "name": router.name})
                     if not self.check_mode:
                         net.remove_interface_from_router(router, port_id=port.id)
-            deleted.append(self._describe("router", router))
-            if not self.check_mode:
-                net.delete_router(router, ignore_missing=True)
-        for port in found["ports"]:
-            deleted.append(self._describe("port", port))
-            if not self.check_mode:
-                net.delete_port(port, ignore_missing=True)
-        for subnet in found["subnets"]:
-            deleted.append(self._describe("subnet", subnet))
-            if not self.check_mode:
-                net.delete_subnet(subnet, ignore_missing=True)
-        for network in found["networks"]:
-            deleted.append(self._describe("network", network))
-            if not self.check_mode:
-                net.delete_network(network, ignore_missing=True)
-        for group in found["security_groups"]:
-            deleted.append(self._describe("security_group", group))
-            if not self.check_mode:
-                net.delete_security_group(group, ignore_missing=True)
+        self._delete_each("router", found["routers"], net.delete_router, deleted)
+        # Ports before their subnets, subnets before their networks.
+        self._delete_each("port", found["ports"], net.delete_port, deleted)
+        self._delete_each("subnet", found["subnets"], net.delete_subnet, deleted)
+        self._delete_each("network", found["networks"], net.delete_network, deleted)
+        self._delete_each("security_group", found["security_groups"], net.delete_security_group, deleted)
         return deleted
 
     def _absent(self):
@@ -772,10 +762,7 @@ class BootCheckModule(OpenStackModule):
         ports = []
         for name in names:
             ports.extend(self._run_resources(self.conn.network.ports, name=name))
-        for port in unique_by_id(ports):
-            deleted.append(self._describe("port", port))
-            if not self.check_mode:
-                self.conn.network.delete_port(port, ignore_missing=True)
+        self._delete_each("port", unique_by_id(ports), self.conn.network.delete_port, deleted)
 
     def _wait_active(self, booting, result):
         """Wait until every server is ACTIVE; fail on the first one in ERROR or late."""
