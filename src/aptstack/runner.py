@@ -39,13 +39,17 @@ def mitogen_strategy_dir() -> str | None:
     return str(Path(spec.submodule_search_locations[0]) / "plugins" / "strategy")
 
 
+def strategy_env() -> dict:
+    """The strategy settings for Ansible: mitogen's, unless the caller chose a strategy."""
+    strategy_dir = mitogen_strategy_dir()
+    if not strategy_dir or "ANSIBLE_STRATEGY" in os.environ:
+        return {}
+    return {"ANSIBLE_STRATEGY_PLUGINS": strategy_dir, "ANSIBLE_STRATEGY": "mitogen_linear"}
+
+
 def ansible_env(extra: dict | None = None) -> dict:
     env = dict(os.environ)
-    strategy_dir = mitogen_strategy_dir()
-    # A strategy the caller chose wins.
-    if strategy_dir and "ANSIBLE_STRATEGY" not in env:
-        env["ANSIBLE_STRATEGY_PLUGINS"] = strategy_dir
-        env["ANSIBLE_STRATEGY"] = "mitogen_linear"
+    env.update(strategy_env())
     env.update(
         {
             "ANSIBLE_COLLECTIONS_PATH": collections_path(),
@@ -95,13 +99,14 @@ def run_playbook(argv: list[str], env: dict | None = None, stdout=None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m aptstack.runner COMMAND...`: run COMMAND (molecule, ansible-playbook) with
-    the environment aptstack gives Ansible (collection path, callbacks, strategy)."""
+    """`python -m aptstack.runner COMMAND...`: run COMMAND (molecule) with the strategy the
+    aptstack command gives Ansible. Collection paths stay the caller's: molecule installs
+    the collection under test into the first one itself."""
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
         print("usage: python -m aptstack.runner COMMAND [ARG...]", file=sys.stderr)
         return 2
-    os.execvpe(argv[0], argv, ansible_env())
+    os.execvpe(argv[0], argv, {**os.environ, **strategy_env()})
     return 127  # not reached: execvpe replaces this process or raises
 
 
