@@ -25,18 +25,7 @@ import os
 import time
 
 from ansible.plugins.callback import CallbackBase
-
-
-def owning_role(task):
-    """The outermost role in the task's include chain, or None for play-level tasks."""
-    owner = None
-    node = task
-    while node is not None:
-        role = getattr(node, "_role", None)
-        if role is not None:
-            owner = role.get_name(include_role_fqcn=False)
-        node = getattr(node, "_parent", None)
-    return owner
+from ansible_collections.aptstack.openstack.plugins.module_utils.task_roles import owning_role
 
 
 class CallbackModule(CallbackBase):

@@ -1,4 +1,4 @@
-"""The aptstack command: lab hosts, deploy, verify."""
+"""The aptstack command: lab hosts, deploy, verify, diagnose."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import lab, runner
+from . import lab, report, runner
 from .errors import AptstackError, UsageError
 from .releases import DEFAULT_RELEASE
 
@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "verify":
             cmd.add_argument("--json", action="store_true", help="print the check's result object")
             cmd.add_argument("--keep", action="store_true", help="keep the test resources")
+
+    diagnose = sub.add_parser("diagnose", help="collect journals, configs and OVN/nova state of every host")
+    diagnose.add_argument("-i", "--inventory", required=True)
+    diagnose.add_argument("--failures", type=Path, help="a failure record to print first (APTSTACK_FAILURES_FILE)")
 
     up = sub.add_parser("up", help="lab up (aio), deploy and verify")
     _lab_up_args(up, name_default="aio")
@@ -132,12 +136,34 @@ def _with_diagnostics(inventory: str, status: int) -> int:
     """After a failed run, collect journals, configs and OVN/nova state in one place."""
     if status == 0 or os.environ.get("APTSTACK_NO_DIAGNOSTICS"):
         return status
-    report_dir = Path(inventory).resolve().parent / "diagnostics" / time.strftime("%Y%m%d-%H%M%S")
-    print(f"aptstack: run failed; collecting diagnostics into {report_dir}", file=sys.stderr)
-    argv = runner.playbook_argv("diagnose", inventory, [f"diagnose_dir={report_dir}"])
-    if runner.run_playbook(argv, stdout=sys.stderr) == 0:
-        print(f"aptstack: diagnostics: {report_dir / 'report.txt'}", file=sys.stderr)
+    print("aptstack: run failed; collecting diagnostics", file=sys.stderr)
+    collect_diagnostics(inventory, out=sys.stderr)
     return status
+
+
+def print_failures(record: dict, out) -> None:
+    """The failed tasks of a run, as recorded by the failure_summary callback."""
+    for failure in record.get("failures", []):
+        role = f"{failure['role']} : " if failure.get("role") else ""
+        print(f"FAILED {failure['host']} | {role}{failure['task']}", file=out)
+        for line in failure.get("message", "").splitlines():
+            print(f"    {line}", file=out)
+
+
+def collect_diagnostics(inventory: str, out) -> int:
+    """Run the diagnose playbook, then print the report's digest and where the report is."""
+    report_dir = Path(inventory).resolve().parent / "diagnostics" / time.strftime("%Y%m%d-%H%M%S")
+    argv = runner.playbook_argv("diagnose", inventory, [f"diagnose_dir={report_dir}"])
+    status = runner.run_playbook(argv, stdout=sys.stderr)
+    report_file = report_dir / "report.txt"
+    if not report_file.exists():
+        print(f"aptstack: the diagnose playbook wrote no report (exit {status})", file=out)
+        return status or 1
+    lines = report.digest(report_file.read_text(errors="replace"))
+    print("\naptstack diagnostics digest", file=out)
+    print("\n".join(lines) if lines else "  no failed or restarted unit, no service log errors", file=out)
+    print(f"  full report (secrets masked): {report_file}", file=out)
+    return 0
 
 
 def cmd_up(args) -> int:
@@ -150,14 +176,18 @@ def cmd_up(args) -> int:
     timings["lab"] = time.monotonic() - started
     inventory = the_lab.summary()["inventory"]
     status = 0
-    roles, check = {}, {}
+    roles, check, failures = {}, {}, {}
     with tempfile.TemporaryDirectory(prefix="aptstack-up-") as tmp:
         role_file, check_file = Path(tmp) / "roles.json", Path(tmp) / "check.json"
+        failures_file = Path(tmp) / "failures.json"
         for step, extra in (("site", []), ("verify", [f"verify_result_file={check_file}"])):
             step_started = time.monotonic()
             argv = runner.playbook_argv(step, inventory, [*args.extra_vars, *extra])
-            env = {"APTSTACK_TIMINGS_FILE": str(role_file)} if step == "site" else None
+            env = {"APTSTACK_FAILURES_FILE": str(failures_file)}
+            if step == "site":
+                env["APTSTACK_TIMINGS_FILE"] = str(role_file)
             status = _with_diagnostics(inventory, runner.run_playbook(argv, env=env))
+            failures = _read_json(failures_file)
             timings["deploy" if step == "site" else step] = time.monotonic() - step_started
             if status:
                 break
@@ -165,6 +195,8 @@ def cmd_up(args) -> int:
         check = _read_json(check_file)
     memory = {node.hostname: lab.node_memory(the_lab, node) for node in the_lab.nodes}
     print(format_up_summary(the_lab, inventory, timings, roles, check, status, memory))
+    if status:
+        print_failures(failures, out=sys.stdout)
     return status
 
 
@@ -211,6 +243,9 @@ def main(argv=None) -> int:
             return _with_diagnostics(args.inventory, cmd_playbook(args, "site"))
         if args.command == "verify":
             return cmd_verify(args)
+        if args.command == "diagnose":
+            print_failures(_read_json(args.failures) if args.failures else {}, out=sys.stdout)
+            return collect_diagnostics(args.inventory, out=sys.stdout)
         return cmd_up(args)
     except AptstackError as exc:
         print(f"aptstack: error: {exc}", file=sys.stderr)

@@ -637,6 +637,26 @@ def _start(lab: Lab, log) -> Lab:
     return lab
 
 
+def reports_dir(name: str) -> Path:
+    return host.state_dir() / "reports" / name
+
+
+def keep_reports(lab: Lab) -> Path | None:
+    """Move the lab's diagnostics reports out of the lab directory before it is removed."""
+    source = lab.directory() / "diagnostics"
+    reports = sorted(source.glob("*/report.txt")) if source.is_dir() else []
+    if not reports:
+        return None
+    target = reports_dir(lab.name)
+    target.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for report in reports:
+        run_dir = report.parent
+        destination = target / run_dir.name
+        if not destination.exists():
+            shutil.move(str(run_dir), destination)
+    return target
+
+
 def down(name: str, log=print) -> bool:
     """Stop and remove a lab; return whether it existed."""
     if not NAME_PATTERN.match(name or ""):
@@ -652,6 +672,9 @@ def down(name: str, log=print) -> bool:
         rootfs.release_archives(release, node.hostname)
     teardown_network(lab)
     directory = lab.directory()
+    kept = keep_reports(lab)
+    if kept:
+        log(f"kept the lab's failure reports in {kept}")
     host.run(["rm", "-rf", "--one-file-system", directory])
     restore_ip_forward()
     log(f"lab {name} removed")

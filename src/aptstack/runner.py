@@ -39,6 +39,9 @@ def mitogen_strategy_dir() -> str | None:
     return str(Path(spec.submodule_search_locations[0]) / "plugins" / "strategy")
 
 
+CALLBACKS = "aptstack.openstack.role_times,aptstack.openstack.failure_summary"
+
+
 def strategy_env() -> dict:
     """The strategy settings for Ansible: mitogen's, unless the caller chose a strategy."""
     strategy_dir = mitogen_strategy_dir()
@@ -53,8 +56,8 @@ def ansible_env(extra: dict | None = None) -> dict:
     env.update(
         {
             "ANSIBLE_COLLECTIONS_PATH": collections_path(),
-            # Per-role time summary at the end of every run.
-            "ANSIBLE_CALLBACKS_ENABLED": "aptstack.openstack.role_times",
+            # Per-role time summary, and the failed tasks repeated, at the end of every run.
+            "ANSIBLE_CALLBACKS_ENABLED": CALLBACKS,
             "ANSIBLE_PIPELINING": "True",
             "ANSIBLE_FORCE_COLOR": env.get("ANSIBLE_FORCE_COLOR", "1" if sys.stdout.isatty() else "0"),
             "ANSIBLE_HOST_KEY_CHECKING": "True",

@@ -1,0 +1,111 @@
+# Copyright: aptstack developers
+# Apache License 2.0
+"""Repeat every failed task at the end of a run, and record them for the tools that run next."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: failure_summary
+type: aggregate
+short_description: List failed and unreachable tasks at the end of a run
+description:
+  - A deploy prints thousands of lines; the task that broke it scrolls away. At the end of a
+    playbook run this callback repeats each failed or unreachable task (host, role, task and the
+    first lines of its message) under a C(FAILED TASKS) banner. Failures that a task ignores or
+    rescues are left out.
+  - >-
+    When the environment variable C(APTSTACK_FAILURES_FILE) names a file, the run is also recorded
+    there as JSON, an object with C(failed) (true or false) and C(failures) (a list of objects with
+    C(host), C(role), C(task) and C(message)). The file is written after every run, so a successful
+    run replaces the record of a failed one. The molecule scenarios read it to collect diagnostics
+    before the lab is destroyed.
+  - Messages of tasks marked C(no_log) are already censored by Ansible and stay censored.
+requirements:
+  - enable in configuration (C(callbacks_enabled = aptstack.openstack.failure_summary))
+"""
+
+import json
+import os
+
+from ansible.plugins.callback import CallbackBase
+from ansible_collections.aptstack.openstack.plugins.module_utils.task_roles import owning_role
+
+MESSAGE_LINES = 6
+MESSAGE_CHARS = 600
+
+
+def failure_message(result: dict) -> str:
+    """The most telling text of a failed result, shortened to a few lines."""
+    parts = []
+    for key in ("msg", "stderr", "module_stderr", "exception"):
+        value = result.get(key)
+        if isinstance(value, str) and value.strip() and value.strip() not in parts:
+            parts.append(value.strip())
+        if len(parts) == 2:
+            break
+    if not parts and result.get("results"):
+        failed_items = [item for item in result["results"] if isinstance(item, dict) and item.get("failed")]
+        if failed_items:
+            return failure_message(failed_items[0])
+    text = "\n".join(parts) or "(no message)"
+    lines = text.splitlines()
+    if len(lines) > MESSAGE_LINES:
+        lines = [*lines[:MESSAGE_LINES], f"... ({len(lines) - MESSAGE_LINES} more lines)"]
+    text = "\n".join(lines)
+    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + " ..."
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "aptstack.openstack.failure_summary"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self):
+        super().__init__()
+        self._failures = []
+
+    def _record(self, result, kind):
+        task = result._task
+        self._failures.append(
+            {
+                "host": result._host.get_name(),
+                "role": owning_role(task),
+                "task": task.get_name(),
+                "kind": kind,
+                "message": failure_message(result._result),
+            }
+        )
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        if ignore_errors:
+            return
+        # A failure inside a block with a rescue is handled by the play; it did not break the run.
+        if self._rescued(result._task):
+            return
+        self._record(result, "failed")
+
+    def v2_runner_on_unreachable(self, result):
+        self._record(result, "unreachable")
+
+    @staticmethod
+    def _rescued(task):
+        node = getattr(task, "_parent", None)
+        while node is not None:
+            if getattr(node, "rescue", None):
+                return True
+            node = getattr(node, "_parent", None)
+        return False
+
+    def v2_playbook_on_stats(self, stats):
+        if self._failures:
+            self._display.banner("FAILED TASKS")
+            for failure in self._failures:
+                where = f"{failure['role']} : " if failure["role"] else ""
+                self._display.display(f"{failure['host']} | {failure['kind']} | {where}{failure['task']}", color="red")
+                for line in failure["message"].splitlines():
+                    self._display.display(f"    {line}", color="red")
+        target = os.environ.get("APTSTACK_FAILURES_FILE")
+        if target:
+            with open(target, "w") as handle:
+                json.dump({"failed": bool(self._failures), "failures": self._failures}, handle, indent=1)

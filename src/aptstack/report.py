@@ -1,0 +1,66 @@
+"""Short digest of a diagnostics report: what a reader should look at first."""
+
+from __future__ import annotations
+
+import re
+
+SECTION = re.compile(r"^===== (.*) =====$")
+JOURNAL = re.compile(r"^journal of (\S+) \((\S+), (\d+) restarts")
+HOST = re.compile(r"^host (\S+) at ")
+JOURNAL_TAIL = 8
+LOG_TAIL = 3
+
+
+def sections(text: str) -> list[tuple[str, list[str]]]:
+    """Split collect.sh output into (title, lines) pairs, in order."""
+    found, title, lines = [], None, []
+    for line in text.splitlines():
+        match = SECTION.match(line)
+        if match:
+            if title is not None:
+                found.append((title, lines))
+            title, lines = match.group(1), []
+        elif title is not None:
+            lines.append(line)
+    if title is not None:
+        found.append((title, lines))
+    return found
+
+
+def _meaningful(lines: list[str]) -> list[str]:
+    return [line for line in lines if line.strip()]
+
+
+def digest(text: str) -> list[str]:
+    """Per host: failed units, units that are down or restarted (with their last journal lines),
+    and the newest errors of the services' log files. Empty when nothing looks wrong."""
+    out: list[str] = []
+    host_lines: list[str] = []
+    current_host = None
+
+    def flush():
+        if current_host and host_lines:
+            out.append(f"{current_host}:")
+            out.extend(host_lines)
+
+    for title, lines in sections(text):
+        host_match = HOST.match(title)
+        if host_match:
+            flush()
+            current_host, host_lines = host_match.group(1), []
+            continue
+        if title == "failed units":
+            host_lines.extend(f"  failed unit: {line.split()[0]}" for line in _meaningful(lines))
+            continue
+        journal = JOURNAL.match(title)
+        if journal:
+            unit, state, restarts = journal.groups()
+            if state != "active" or int(restarts) > 0:
+                host_lines.append(f"  {unit}: {state}, {restarts} restarts; last journal lines:")
+                host_lines.extend(f"    {line}" for line in _meaningful(lines)[-JOURNAL_TAIL:])
+            continue
+        if title.startswith("errors in "):
+            host_lines.append(f"  {title}:")
+            host_lines.extend(f"    {line}" for line in _meaningful(lines)[-LOG_TAIL:])
+    flush()
+    return out

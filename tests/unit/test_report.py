@@ -1,0 +1,78 @@
+"""The diagnostics digest, the failed-task listing, and keeping reports past `lab down`."""
+
+import io
+
+from aptstack import cli, lab, report
+
+REPORT = """
+===== host ctl at 2026-11-22T06:00:00Z =====
+running
+===== failed units =====
+nova-conductor.service loaded failed failed
+===== OpenStack units =====
+nova-conductor.service failed failed
+memcached.service active running
+===== journal of memcached.service (active, 0 restarts, last 20 lines) =====
+2026-11-22 memcached started
+===== journal of nova-conductor.service (failed, 3 restarts, last 150 lines) =====
+line 1
+line 2
+line 3
+line 4
+line 5
+line 6
+line 7
+line 8
+line 9
+line 10
+===== errors in /var/log/nova/nova-conductor.log (last 40) =====
+ERROR one
+ERROR two
+ERROR three
+ERROR four
+
+===== host cmp at 2026-11-22T06:00:00Z =====
+running
+===== failed units =====
+
+===== journal of nova-compute.service (active, 0 restarts, last 20 lines) =====
+fine
+"""
+
+
+def test_digest_names_failed_units_with_their_journal_tail_and_log_errors():
+    lines = report.digest(REPORT)
+    assert lines[0] == "ctl:"
+    assert "  failed unit: nova-conductor.service" in lines
+    assert "  nova-conductor.service: failed, 3 restarts; last journal lines:" in lines
+    assert "    line 10" in lines and "    line 3" in lines and "    line 2" not in lines
+    assert "    ERROR four" in lines and "    ERROR one" not in lines
+    assert not any("memcached" in line for line in lines)
+    # A host with nothing wrong is left out.
+    assert "cmp:" not in lines
+
+
+def test_digest_of_a_healthy_report_is_empty():
+    assert report.digest("===== host a at x =====\n===== failed units =====\n\n") == []
+
+
+def test_failed_tasks_print_host_role_task_and_message():
+    out = io.StringIO()
+    cli.print_failures(
+        {"failures": [{"host": "ctl", "role": "nova_controller", "task": "Wait", "message": "timed out\nhere"}]},
+        out=out,
+    )
+    assert out.getvalue() == "FAILED ctl | nova_controller : Wait\n    timed out\n    here\n"
+
+
+def test_lab_down_keeps_the_diagnostics_reports(tmp_path, monkeypatch):
+    monkeypatch.setenv("APTSTACK_STATE_DIR", str(tmp_path))
+    the_lab = lab.Lab("keep", "aio", "resolute", 1, 7, "10.213.7.0/24", "10.213.8.0/24")
+    run_dir = the_lab.directory() / "diagnostics" / "20261122-060000"
+    run_dir.mkdir(parents=True)
+    (run_dir / "report.txt").write_text("report")
+    (the_lab.directory() / "diagnostics" / "empty-run").mkdir()
+    kept = lab.keep_reports(the_lab)
+    assert kept == tmp_path / "reports" / "keep"
+    assert (kept / "20261122-060000" / "report.txt").read_text() == "report"
+    assert not (kept / "empty-run").exists()
