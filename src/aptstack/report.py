@@ -55,9 +55,11 @@ def digest(text: str) -> list[str]:
         journal = JOURNAL.match(title)
         if journal:
             unit, state, restarts = journal.groups()
-            if state != "active" or int(restarts) > 0:
+            entries = [line for line in _meaningful(lines) if line.strip() != "-- No entries --"]
+            # Units that never ran (masked package units, oneshots, unused sockets) are not news.
+            if (state != "active" and entries) or int(restarts) > 0:
                 host_lines.append(f"  {unit}: {state}, {restarts} restarts; last journal lines:")
-                host_lines.extend(f"    {line}" for line in _meaningful(lines)[-JOURNAL_TAIL:])
+                host_lines.extend(f"    {line}" for line in entries[-JOURNAL_TAIL:])
             continue
         if title.startswith("errors in "):
             host_lines.append(f"  {title}:")
