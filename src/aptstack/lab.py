@@ -644,7 +644,7 @@ def reports_dir(name: str) -> Path:
 def keep_reports(lab: Lab) -> Path | None:
     """Move the lab's diagnostics reports out of the lab directory before it is removed."""
     source = lab.directory() / "diagnostics"
-    reports = sorted(source.glob("*/report.txt")) if source.is_dir() else []
+    reports = sorted(source.glob("*/report.txt"))
     if not reports:
         return None
     target = reports_dir(lab.name)
