@@ -30,11 +30,19 @@ system: host-deps venv
 # as the aptstack command (mitogen, unless APTSTACK_MITOGEN=0).
 MOLECULE = PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m aptstack.runner $(BIN)/molecule
 
+# When a scenario fails, its failure reports' summaries (failed tasks or checks, then the
+# diagnostics digest) end the output, where a CI log's tail shows them.
+define molecule_test
+	@started=$$(date +%s); $(MOLECULE) test -s $(1) || { \
+		echo "molecule scenario $(1) failed; failure reports of lab $(2):"; \
+		$(BIN)/aptstack lab reports --name $(2) --since $$started; exit 1; }
+endef
+
 molecule-aio: host-deps venv
-	$(MOLECULE) test -s aio
+	$(call molecule_test,aio,mol-aio)
 
 molecule-controller-compute: host-deps venv
-	$(MOLECULE) test -s controller-compute
+	$(call molecule_test,controller-compute,mol-cc)
 
 host-deps: .stamp-host-deps
 .stamp-host-deps:

@@ -107,8 +107,10 @@ def parse_console(text, prefix=MARKER_PREFIX):
     """Read the test guest's marker lines from a console log.
 
     Returns a dict: ``ready``, ``dhcp_address`` (``ip/prefix``), ``dhcp_ip``, ``iface``,
-    ``dhcp_failed``, ``metadata_uuid``, ``metadata_failed`` and ``markers`` (the marker
-    lines in order). When a marker appears more than once (a guest that rebooted), the
+    ``dhcp_failed``, ``dhcp_failed_detail`` (what the guest said about its NIC),
+    ``metadata_uuid``, ``metadata_failed``, ``uptimes`` (the guest's uptime in seconds when
+    it printed each kind of marker: ``dhcp-address``, ``metadata-uuid``, ``ready``...) and
+    ``markers`` (the marker lines in order). When a marker appears more than once (a guest that rebooted), the
     last one counts.
     """
     text = (text or "").replace("\r", "")
@@ -119,14 +121,21 @@ def parse_console(text, prefix=MARKER_PREFIX):
         "dhcp_ip": None,
         "iface": None,
         "dhcp_failed": False,
+        "dhcp_failed_detail": None,
         "metadata_uuid": None,
         "metadata_failed": False,
         "markers": [],
+        "uptimes": {},
     }
     for match in re.finditer(esc + r" [^\n]*", text):
         line = match.group(0).rstrip()
         result["markers"].append(line)
         body = line[len(prefix) + 1 :].strip()
+        uptime = re.search(r"\s+uptime=(\d+(?:\.\d+)?)$", body)
+        if uptime:
+            body = body[: uptime.start()]
+            kind = re.match(r"[a-z-]*", body).group(0)
+            result["uptimes"][kind] = float(uptime.group(1))
         dhcp = re.match(r"dhcp-address=(" + _IPV4 + r")/(\d{1,2})(?:\s+iface=(\S+))?", body)
         if dhcp:
             result["dhcp_address"] = f"{dhcp.group(1)}/{dhcp.group(2)}"
@@ -136,6 +145,7 @@ def parse_console(text, prefix=MARKER_PREFIX):
             continue
         if body.startswith("dhcp-failed"):
             result["dhcp_failed"] = True
+            result["dhcp_failed_detail"] = body[len("dhcp-failed") :].strip() or None
             continue
         meta = re.match(r"metadata-uuid=(" + _UUID + r")", body)
         if meta:
@@ -165,7 +175,8 @@ def console_problems(parsed, fixed_ip, server_id):
     if not parsed.get("ready"):
         problems.append(f"console: the guest never printed '{MARKER_PREFIX} ready'")
     if parsed.get("dhcp_failed"):
-        problems.append("DHCP: the guest got no lease (dhcp-failed)")
+        detail = f"; guest NIC: {parsed['dhcp_failed_detail']}" if parsed.get("dhcp_failed_detail") else ""
+        problems.append(f"DHCP: the guest got no lease (dhcp-failed{detail})")
     elif not parsed.get("dhcp_ip"):
         problems.append("DHCP: no dhcp-address marker on the console")
     elif fixed_ip and parsed["dhcp_ip"] != fixed_ip:
@@ -478,6 +489,7 @@ def check_report(servers, fixed_pings, floating_pings=None, floating_host=None):
                     "iface": console.get("iface"),
                     "metadata_uuid": console.get("metadata_uuid"),
                     "markers": console.get("markers") or [],
+                    "uptimes": console.get("uptimes") or {},
                 },
                 "pings": {
                     "fixed": _ping_report(fixed, server.get("inventory_host")),

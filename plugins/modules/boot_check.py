@@ -187,9 +187,13 @@ servers:
         dhcp_ip: {description: Address the guest got by DHCP., type: str}
         iface: {description: Guest interface name., type: str}
         dhcp_failed: {description: The guest reported C(dhcp-failed)., type: bool}
+        dhcp_failed_detail:
+          description: The NIC name, packet counters and carrier the guest reported with C(dhcp-failed).
+          type: str
         metadata_uuid: {description: Instance uuid the guest read from the metadata service., type: str}
         metadata_failed: {description: The guest reported C(metadata-failed)., type: bool}
         markers: {description: The marker lines in order., type: list, elements: str}
+        uptimes: {description: "The guest's uptime in seconds at each kind of marker.", type: dict}
         problems:
           description: Mismatches (DHCP address not the fixed address, uuid not the server's).
           type: list

@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     lab_down.add_argument("--name", required=True)
     lab_list = lab_sub.add_parser("list", help="list labs and their state")
     lab_list.add_argument("--json", action="store_true")
+    lab_reports = lab_sub.add_parser("reports", help="print the summaries of a lab's failure reports")
+    lab_reports.add_argument("--name", required=True)
+    lab_reports.add_argument("--since", type=float, default=0.0, help="only reports written after this Unix time")
 
     for name, help_text in (("deploy", "deploy OpenStack"), ("verify", "boot a server and ping it")):
         cmd = sub.add_parser(name, help=help_text)
@@ -90,6 +93,8 @@ def cmd_lab(args) -> int:
     if args.lab_command == "down":
         lab.down(args.name, log=_log)
         return 0
+    if args.lab_command == "reports":
+        return print_report_summaries(args.name, args.since)
     labs = lab.listing()
     if args.json:
         print(json.dumps(labs, indent=2))
@@ -118,51 +123,94 @@ def cmd_verify(args) -> int:
     extra = []
     if args.keep:
         extra.append("verify_keep=true")
-    if not args.json:
-        return _with_diagnostics(args.inventory, cmd_playbook(args, "verify", extra))
+    report_dir, started = new_report_dir(args.inventory), time.time()
     with tempfile.TemporaryDirectory(prefix="aptstack-verify-") as tmp:
         result_file = Path(tmp) / "result.json"
-        extra.append(f"verify_result_file={result_file}")
-        with contextlib.redirect_stdout(sys.stderr):
-            status = _with_diagnostics(args.inventory, cmd_playbook(args, "verify", extra, stdout=sys.stderr))
-        if result_file.exists():
-            print(result_file.read_text().strip())
-        else:
-            print(json.dumps({"result": "failed", "failures": ["the check wrote no result"]}))
+        extra += [f"verify_result_file={result_file}", f"verify_diagnose_dir={report_dir}"]
+        with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+            status = cmd_playbook(args, "verify", extra, stdout=sys.stderr if args.json else None)
+            result = _read_json(result_file) or {"result": "failed", "failures": ["the check wrote no result"]}
+            headline = [f"verify FAILED: {failure}" for failure in result.get("failures", [])]
+            status = _with_diagnostics(args.inventory, status, headline, report_dir, since=started)
+        if args.json:
+            print(json.dumps(result, indent=2, sort_keys=True))
     return status
 
 
-def _with_diagnostics(inventory: str, status: int) -> int:
-    """After a failed run, collect journals, configs and OVN/nova state in one place."""
+def _with_diagnostics(
+    inventory: str, status: int, headline=(), report_dir: Path | None = None, since: float = 0
+) -> int:
+    """After a failed run, collect journals, configs and OVN/nova state in one place.
+
+    A report the run already wrote into report_dir (the verify playbook does, before it removes
+    its servers) is summarized as it is."""
     if status == 0 or os.environ.get("APTSTACK_NO_DIAGNOSTICS"):
         return status
+    if report_dir is not None and (report_dir / "report.txt").exists():
+        summarize_report(report_dir, out=sys.stderr, headline=headline)
+        return status
     print("aptstack: run failed; collecting diagnostics", file=sys.stderr)
-    collect_diagnostics(inventory, out=sys.stderr)
+    collect_diagnostics(inventory, out=sys.stderr, headline=headline, since=since)
     return status
 
 
-def print_failures(record: dict, out) -> None:
+def failure_lines(record: dict) -> list[str]:
     """The failed tasks of a run, as recorded by the failure_summary callback."""
+    lines = []
     for failure in record.get("failures", []):
         role = f"{failure['role']} : " if failure.get("role") else ""
-        print(f"FAILED {failure['host']} | {role}{failure['task']}", file=out)
-        for line in failure.get("message", "").splitlines():
-            print(f"    {line}", file=out)
+        lines.append(f"FAILED {failure['host']} | {role}{failure['task']}")
+        lines.extend(f"    {line}" for line in failure.get("message", "").splitlines())
+    return lines
 
 
-def collect_diagnostics(inventory: str, out) -> int:
-    """Run the diagnose playbook, then print the report's digest and where the report is."""
-    report_dir = Path(inventory).resolve().parent / "diagnostics" / time.strftime("%Y%m%d-%H%M%S")
-    argv = runner.playbook_argv("diagnose", inventory, [f"diagnose_dir={report_dir}"])
+SUMMARY_FILE = "summary.txt"
+
+
+def new_report_dir(inventory: str) -> Path:
+    return Path(inventory).resolve().parent / "diagnostics" / time.strftime("%Y%m%d-%H%M%S")
+
+
+def collect_diagnostics(inventory: str, out, headline=(), since: float = 0) -> int:
+    """Run the diagnose playbook, then print what failed, the report's digest and where the report is.
+
+    Service log errors from before `since` (Unix time; 0 keeps all) are left out."""
+    report_dir = new_report_dir(inventory)
+    argv = runner.playbook_argv(
+        "diagnose", inventory, [f"diagnose_dir={report_dir}", f"diagnostics_since={int(since)}"]
+    )
     status = runner.run_playbook(argv, stdout=sys.stderr)
-    report_file = report_dir / "report.txt"
-    if not report_file.exists():
-        print(f"aptstack: the diagnose playbook wrote no report (exit {status})", file=out)
+    if not (report_dir / "report.txt").exists():
+        print("\n".join([*headline, f"aptstack: the diagnose playbook wrote no report (exit {status})"]), file=out)
         return status or 1
-    lines = report.digest(report_file.read_text(errors="replace"))
-    print("\naptstack diagnostics digest", file=out)
-    print("\n".join(lines) if lines else "  no failed or restarted unit, no service log errors", file=out)
-    print(f"  full report (secrets masked): {report_file}", file=out)
+    summarize_report(report_dir, out, headline)
+    return 0
+
+
+def summarize_report(report_dir: Path, out, headline=()) -> None:
+    """Print what failed and the report's digest; keep the same text as summary.txt beside the
+    report, for `aptstack lab reports`."""
+    report_file = report_dir / "report.txt"
+    digest = report.digest(report_file.read_text(errors="replace"))
+    summary = [
+        *headline,
+        "aptstack diagnostics digest",
+        *(digest or ["  no failed or restarted unit, no service log errors"]),
+        f"  full report (secrets masked): {report_file}",
+    ]
+    (report_dir / SUMMARY_FILE).write_text("\n".join(summary) + "\n")
+    print("\n" + "\n".join(summary), file=out)
+
+
+def print_report_summaries(name: str, since: float) -> int:
+    """Print the summaries of the lab's failure reports written after `since`; 1 when there are none."""
+    summaries = [path for path in lab.report_summaries(name, SUMMARY_FILE) if path.stat().st_mtime >= since]
+    for path in summaries:
+        print(f"== {path.parent}")
+        print(path.read_text(errors="replace").rstrip())
+    if not summaries:
+        print(f"no failure report of lab {name}" + (f" since {time.ctime(since)}" if since else ""))
+        return 1
     return 0
 
 
@@ -180,14 +228,17 @@ def cmd_up(args) -> int:
     with tempfile.TemporaryDirectory(prefix="aptstack-up-") as tmp:
         role_file, check_file = Path(tmp) / "roles.json", Path(tmp) / "check.json"
         failures_file = Path(tmp) / "failures.json"
-        for step, extra in (("site", []), ("verify", [f"verify_result_file={check_file}"])):
-            step_started = time.monotonic()
+        report_dir = new_report_dir(inventory)
+        verify_extra = [f"verify_result_file={check_file}", f"verify_diagnose_dir={report_dir}"]
+        for step, extra in (("site", []), ("verify", verify_extra)):
+            step_started, step_started_at = time.monotonic(), time.time()
             argv = runner.playbook_argv(step, inventory, [*args.extra_vars, *extra])
             env = {"APTSTACK_FAILURES_FILE": str(failures_file)}
             if step == "site":
                 env["APTSTACK_TIMINGS_FILE"] = str(role_file)
-            status = _with_diagnostics(inventory, runner.run_playbook(argv, env=env))
+            status = runner.run_playbook(argv, env=env)
             failures = _read_json(failures_file)
+            status = _with_diagnostics(inventory, status, failure_lines(failures), report_dir, since=step_started_at)
             timings["deploy" if step == "site" else step] = time.monotonic() - step_started
             if status:
                 break
@@ -196,7 +247,7 @@ def cmd_up(args) -> int:
     memory = {node.hostname: lab.node_memory(the_lab, node) for node in the_lab.nodes}
     print(format_up_summary(the_lab, inventory, timings, roles, check, status, memory))
     if status:
-        print_failures(failures, out=sys.stdout)
+        print("\n".join(failure_lines(failures)))
     return status
 
 
@@ -240,12 +291,13 @@ def main(argv=None) -> int:
         if args.command == "lab":
             return cmd_lab(args)
         if args.command == "deploy":
-            return _with_diagnostics(args.inventory, cmd_playbook(args, "site"))
+            started = time.time()
+            return _with_diagnostics(args.inventory, cmd_playbook(args, "site"), since=started)
         if args.command == "verify":
             return cmd_verify(args)
         if args.command == "diagnose":
-            print_failures(_read_json(args.failures) if args.failures else {}, out=sys.stdout)
-            return collect_diagnostics(args.inventory, out=sys.stdout)
+            headline = failure_lines(_read_json(args.failures)) if args.failures else []
+            return collect_diagnostics(args.inventory, out=sys.stdout, headline=headline)
         return cmd_up(args)
     except AptstackError as exc:
         print(f"aptstack: error: {exc}", file=sys.stderr)

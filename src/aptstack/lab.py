@@ -657,6 +657,14 @@ def keep_reports(lab: Lab) -> Path | None:
     return target
 
 
+def report_summaries(name: str, filename: str) -> list[Path]:
+    """The named file of each failure report of a lab, kept ones and those still in the lab, oldest first."""
+    if not NAME_PATTERN.match(name or ""):
+        raise UsageError(f"invalid lab name {name!r}")
+    found = [*reports_dir(name).glob(f"*/{filename}"), *(labs_dir() / name / "diagnostics").glob(f"*/{filename}")]
+    return sorted(found, key=lambda path: path.parent.name)
+
+
 def down(name: str, log=print) -> bool:
     """Stop and remove a lab; return whether it existed."""
     if not NAME_PATTERN.match(name or ""):

@@ -68,6 +68,16 @@ def test_failure_markers():
     assert not any("never printed" in p for p in problems)
 
 
+def test_a_failed_lease_carries_what_the_guest_says_about_its_nic():
+    text = "APTSTACK-GUEST dhcp-failed iface=eth0 tx_packets=12 rx_packets=0 carrier=1\nAPTSTACK-GUEST ready\n"
+    parsed = bc.parse_console(text)
+    assert parsed["dhcp_failed_detail"] == "iface=eth0 tx_packets=12 rx_packets=0 carrier=1"
+    problems = bc.console_problems(parsed, "192.168.222.5", SERVER_ID)
+    assert "DHCP: the guest got no lease (dhcp-failed; guest NIC: iface=eth0 tx_packets=12 rx_packets=0 carrier=1)" in [
+        p for p in problems if p.startswith("DHCP")
+    ]
+
+
 def test_metadata_failed_after_dhcp():
     text = "APTSTACK-GUEST dhcp-address=10.0.0.5/24 iface=eth0\nAPTSTACK-GUEST metadata-failed\nAPTSTACK-GUEST ready\n"
     parsed = bc.parse_console(text)
@@ -429,3 +439,16 @@ def test_ping_failure_messages_name_address_namespace_and_host():
 def test_round_seconds():
     assert bc.round_seconds(1.26) == 1.3
     assert bc.round_seconds(None) is None
+
+
+def test_markers_carry_the_guest_uptime():
+    text = (
+        "APTSTACK-GUEST dhcp-address=10.0.0.5/24 iface=eth0 uptime=7.41\n"
+        f"APTSTACK-GUEST metadata-uuid={SERVER_ID} uptime=9.02\n"
+        "APTSTACK-GUEST ready uptime=9.10\n"
+    )
+    parsed = bc.parse_console(text)
+    assert parsed["uptimes"] == {"dhcp-address": 7.41, "metadata-uuid": 9.02, "ready": 9.1}
+    assert parsed["dhcp_ip"] == "10.0.0.5" and parsed["iface"] == "eth0"
+    assert parsed["metadata_uuid"] == SERVER_ID and parsed["ready"]
+    assert bc.console_problems(parsed, "10.0.0.5", SERVER_ID) == []

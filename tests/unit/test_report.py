@@ -1,6 +1,6 @@
 """The diagnostics digest, the failed-task listing, and keeping reports past `lab down`."""
 
-import io
+import os
 
 from aptstack import cli, lab, report
 
@@ -58,13 +58,33 @@ def test_digest_of_a_healthy_report_is_empty():
     assert report.digest("===== host a at x =====\n===== failed units =====\n\n") == []
 
 
-def test_failed_tasks_print_host_role_task_and_message():
-    out = io.StringIO()
-    cli.print_failures(
-        {"failures": [{"host": "ctl", "role": "nova_controller", "task": "Wait", "message": "timed out\nhere"}]},
-        out=out,
+def test_failed_tasks_list_host_role_task_and_message():
+    lines = cli.failure_lines(
+        {"failures": [{"host": "ctl", "role": "nova_controller", "task": "Wait", "message": "timed out\nhere"}]}
     )
-    assert out.getvalue() == "FAILED ctl | nova_controller : Wait\n    timed out\n    here\n"
+    assert lines == ["FAILED ctl | nova_controller : Wait", "    timed out", "    here"]
+
+
+def test_lab_reports_prints_the_summaries_written_since(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("APTSTACK_STATE_DIR", str(tmp_path))
+    kept = lab.reports_dir("mol") / "20261122-080000"
+    fresh = tmp_path / "labs" / "mol" / "diagnostics" / "20261122-090000"
+    for run_dir, text in ((kept, "old failure"), (fresh, "verify FAILED: no ping")):
+        run_dir.mkdir(parents=True)
+        (run_dir / "summary.txt").write_text(text + "\n")
+    os.utime(kept / "summary.txt", (1000, 1000))
+    assert cli.main(["lab", "reports", "--name", "mol", "--since", "2000"]) == 0
+    out = capsys.readouterr().out
+    assert "verify FAILED: no ping" in out and "old failure" not in out
+    assert cli.main(["lab", "reports", "--name", "mol"]) == 0
+    out = capsys.readouterr().out
+    assert out.index("old failure") < out.index("verify FAILED: no ping")
+
+
+def test_lab_reports_fails_when_there_is_none(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("APTSTACK_STATE_DIR", str(tmp_path))
+    assert cli.main(["lab", "reports", "--name", "mol"]) == 1
+    assert "no failure report of lab mol" in capsys.readouterr().out
 
 
 def test_lab_down_keeps_the_diagnostics_reports(tmp_path, monkeypatch):

@@ -3,6 +3,12 @@
 # OpenStack units, their configs, and OVS/OVN/libvirt state. Values that look
 # like secrets are masked here; the caller also masks every known secret.
 lines="${1:-150}"
+# Service log errors older than this (Unix time) are left out; 0 keeps all of them.
+since_epoch="${2:-0}"
+since=
+if [ "$since_epoch" -gt 0 ] 2>/dev/null; then
+    since=$(date -d "@$since_epoch" '+%F %T')
+fi
 section() { printf '\n===== %s =====\n' "$*"; }
 mask() {
     sed -E \
@@ -28,9 +34,11 @@ done
 
 for log in /var/log/apache2/*error.log /var/log/nova/*.log /var/log/neutron/*.log /var/log/glance/*.log /var/log/keystone/*.log /var/log/placement/*.log; do
     [ -s "$log" ] || continue
-    if grep -qE 'ERROR|CRITICAL|Traceback' "$log"; then
-        section "errors in $log (last 40)"
-        grep -E 'ERROR|CRITICAL|Traceback' "$log" | tail -n 40 | mask
+    # OpenStack logs start with the local time as "YYYY-MM-DD HH:MM:SS", which sorts as text.
+    errors=$(grep -E 'ERROR|CRITICAL|Traceback' "$log" | awk -v since="$since" 'since == "" || substr($0, 1, 19) >= since' | tail -n 40)
+    if [ -n "$errors" ]; then
+        section "errors in $log${since:+ since $since} (last 40)"
+        printf '%s\n' "$errors" | mask
     fi
 done
 
@@ -48,13 +56,39 @@ if command -v ovs-vsctl >/dev/null 2>&1; then
     section "Open_vSwitch external_ids / other_config"
     ovs-vsctl --timeout=5 get Open_vSwitch . external_ids other_config 2>&1
     section "ovs routes"; ovs-appctl --timeout=5 ovs/route/show 2>&1 | head -n 40
+    # Guest ports: whether OVN bound them, and where their packets stopped
+    # (kernel tap counters vs what OVS received and sent).
+    section "guest ports (OVS interfaces with an iface-id, kernel counters)"
+    for port in $(ovs-vsctl --timeout=5 --bare --columns=name find Interface type='""' 'external_ids:iface-id!=""' 2>/dev/null); do
+        ovs-vsctl --timeout=5 --columns=name,ofport,error,link_state,statistics,external_ids list Interface "$port" 2>&1
+        ip -s link show dev "$port" 2>&1
+        echo
+    done
+    section "ovs-ofctl dump-ports br-int"; ovs-ofctl --timeout=5 dump-ports br-int 2>&1 | head -n 60
+    section "datapath flows (ovs-appctl dpctl/dump-flows, first 60)"
+    ovs-appctl --timeout=5 dpctl/dump-flows 2>&1 | head -n 60
+    section "ovs-vswitchd log (last 30)"; tail -n 30 /var/log/openvswitch/ovs-vswitchd.log 2>&1
+fi
+if [ -s /var/log/ovn/ovn-controller.log ]; then
+    section "ovn-controller log (last 40)"; tail -n 40 /var/log/ovn/ovn-controller.log 2>&1
 fi
 if command -v ovn-nbctl >/dev/null 2>&1 && ovn-nbctl --timeout=5 show >/dev/null 2>&1; then
     section "ovn-nbctl show"; ovn-nbctl --timeout=5 show 2>&1
     section "ovn-sbctl show"; ovn-sbctl --timeout=5 show 2>&1
+    # A port without dhcpv4_options gets no DHCP answer from OVN, and ovn-controller logs nothing.
+    section "OVN switch ports and their DHCP options"
+    ovn-nbctl --timeout=5 --columns=name,type,addresses,dhcpv4_options,up list Logical_Switch_Port 2>&1
+    ovn-nbctl --timeout=5 list DHCP_Options 2>&1
+    section "OVN port bindings of guest ports"
+    ovn-sbctl --timeout=5 --columns=logical_port,chassis,up,mac find Port_Binding type='""' 2>&1
 fi
 if command -v virsh >/dev/null 2>&1; then
     section "virsh list --all"; virsh list --all 2>&1
+    for domain in $(virsh list --name 2>/dev/null); do
+        section "guest $domain: interfaces and console (last 15 lines)"
+        virsh domiflist "$domain" 2>&1
+        tail -n 15 "/var/lib/nova/instances/$(virsh domuuid "$domain" 2>/dev/null)/console.log" 2>&1
+    done
 fi
 section "network namespaces"; ip netns list 2>&1
 section "addresses"; ip -br addr 2>&1
