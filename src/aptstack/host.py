@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -139,3 +140,53 @@ def resolver_lines() -> list[str]:
     lines = [line for line in text.splitlines() if line.startswith("nameserver ")]
     # A loopback resolver on the host is not reachable from a lab host.
     return [line for line in lines if not line.split()[1].startswith("127.")]
+
+
+# ---------------------------------------------------------------- cgroups
+
+CGROUP_MOUNT = Path("/sys/fs/cgroup")
+
+
+def cgroup_hierarchies(mount: Path = CGROUP_MOUNT) -> list[Path]:
+    """The cgroup hierarchies systemd-nspawn places a container in: the unified one, and on a
+    hybrid host also the named systemd one."""
+    if (mount / "cgroup.controllers").exists():
+        return [mount]
+    return [path for path in (mount / "unified", mount / "systemd") if (path / "cgroup.procs").exists()]
+
+
+def node_cgroups(lab_name: str, hostname: str, mount: Path = CGROUP_MOUNT) -> list[Path]:
+    """One cgroup per lab host in each hierarchy.
+
+    With --keep-unit and no systemd on the host, nspawn puts each container under the cgroup it
+    was started in, plus "payload"; started from the same cgroup, every container would share
+    one tree, and a systemd in one container would wait for (or kill) the same-named units of
+    another when it stops a unit."""
+    return [root / "aptstack" / lab_name / hostname for root in cgroup_hierarchies(mount)]
+
+
+def create_cgroups(paths: list[Path]) -> None:
+    for path in paths:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise AptstackError(f"cannot create cgroup {path}: {exc.strerror}") from exc
+
+
+def enter_cgroups(paths: list[Path]) -> None:
+    """Move the calling process into the given (created) cgroups."""
+    for path in paths:
+        (path / "cgroup.procs").write_text("0\n")
+
+
+def remove_cgroups(paths: list[Path]) -> None:
+    """Remove emptied cgroups, children first; a cgroup that still holds a process stays."""
+    for path in paths:
+        if not path.is_dir():
+            continue
+        for child in sorted((d for d in path.rglob("*") if d.is_dir()), key=lambda d: len(d.parts), reverse=True):
+            with contextlib.suppress(OSError):
+                child.rmdir()
+        for directory in (path, path.parent, path.parent.parent):
+            with contextlib.suppress(OSError):
+                directory.rmdir()

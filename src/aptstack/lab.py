@@ -441,10 +441,12 @@ def start_node(lab: Lab, node: Node) -> None:
         f"--network-veth-extra={mgmt_veth}:mgmt0",
         f"--network-veth-extra={tunnel_veth}:tun0",
     ]  # fmt: skip
+    cgroups = host.node_cgroups(lab.name, node.hostname)
+    host.create_cgroups(cgroups)
     with open(root.parent / "console.log", "ab") as log:
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            env=env, start_new_session=True,
+            env=env, start_new_session=True, preexec_fn=lambda: host.enter_cgroups(cgroups),
         )  # fmt: skip
     node.pid = proc.pid
     save(lab)
@@ -535,6 +537,7 @@ def stop_nodes(lab: Lab) -> None:
             _wait_exit(node.pid, lab.node_root(node), 5)
     for node in lab.nodes:
         node.pid = None
+        host.remove_cgroups(host.node_cgroups(lab.name, node.hostname))
 
 
 def _wait_exit(pid: int, root: Path, timeout: float) -> bool:
