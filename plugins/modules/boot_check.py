@@ -218,7 +218,7 @@ servers:
       contains:
         created_at: {description: Epoch time of its create request (to measure later steps from)., type: float}
         active_s: {description: Create request to C(ACTIVE)., type: float}
-        console_s: {description: C(ACTIVE) to the C(ready) marker (polled every 2 s)., type: float}
+        console_s: {description: C(ACTIVE) to the C(ready) marker (polled every second)., type: float}
         ready_at: {description: Epoch time the C(ready) marker was seen., type: float}
 server:
   description: The server that failed (id, name, status, host, hypervisor_hostname).
@@ -821,7 +821,7 @@ class BootCheckModule(OpenStackModule):
                         result, server_id, entry["port"].id, entry["parsed"], console,
                     )  # fmt: skip
             if pending:
-                time.sleep(2)
+                time.sleep(1)
 
     def _present(self):
         started = time.monotonic()
