@@ -25,6 +25,8 @@ section "OpenStack units"
 systemctl list-units --all --no-legend --plain 2>/dev/null | awk '{print $1, $3, $4}' | grep -E "$units_pattern"
 
 for unit in $(systemctl list-units --all --no-legend --plain 2>/dev/null | awk '{print $1}' | grep -E "$units_pattern"); do
+    # Masked units are down on purpose (a package's server that aptstack replaces).
+    [ "$(systemctl show -p UnitFileState --value "$unit" 2>/dev/null)" = masked ] && continue
     state=$(systemctl show -p ActiveState --value "$unit" 2>/dev/null)
     restarts=$(systemctl show -p NRestarts --value "$unit" 2>/dev/null)
     if [ "$state" != active ] || [ "${restarts:-0}" -gt 0 ]; then n=$lines; else n=20; fi
