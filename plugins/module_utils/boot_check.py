@@ -110,8 +110,8 @@ def parse_console(text, prefix=MARKER_PREFIX):
     ``dhcp_failed``, ``dhcp_failed_detail`` (what the guest said about its NIC),
     ``metadata_uuid``, ``metadata_failed``, ``uptimes`` (the guest's uptime in seconds when
     it printed each kind of marker: ``dhcp-address``, ``metadata-uuid``, ``ready``...) and
-    ``markers`` (the marker lines in order). When a marker appears more than once (a guest that rebooted), the
-    last one counts.
+    ``markers`` (the marker lines in order). When a marker appears more than once (a guest
+    that rebooted), the last one counts.
     """
     text = (text or "").replace("\r", "")
     esc = re.escape(prefix)

@@ -644,9 +644,14 @@ def reports_dir(name: str) -> Path:
     return host.state_dir() / "reports" / name
 
 
+def diagnostics_dir(name: str) -> Path:
+    """Where a lab's failure reports are written while the lab exists."""
+    return labs_dir() / name / "diagnostics"
+
+
 def keep_reports(lab: Lab) -> Path | None:
     """Move the lab's diagnostics reports out of the lab directory before it is removed."""
-    source = lab.directory() / "diagnostics"
+    source = diagnostics_dir(lab.name)
     reports = sorted(source.glob("*/report.txt"))
     if not reports:
         return None
@@ -664,7 +669,7 @@ def report_summaries(name: str, filename: str) -> list[Path]:
     """The named file of each failure report of a lab, kept ones and those still in the lab, oldest first."""
     if not NAME_PATTERN.match(name or ""):
         raise UsageError(f"invalid lab name {name!r}")
-    found = [*reports_dir(name).glob(f"*/{filename}"), *(labs_dir() / name / "diagnostics").glob(f"*/{filename}")]
+    found = [*reports_dir(name).glob(f"*/{filename}"), *diagnostics_dir(name).glob(f"*/{filename}")]
     return sorted(found, key=lambda path: path.parent.name)
 
 
