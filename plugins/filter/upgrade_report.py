@@ -48,6 +48,8 @@ _value:
 import base64
 import re
 
+# The upgrade check's own transient units (the canaries' pings) are not news.
+CHECK_UNITS = "aptstack-canary-ping-"
 PING_COUNTS = re.compile(r"(\d+) packets transmitted, (\d+) received")
 
 
@@ -80,7 +82,7 @@ def upgrade_host_result(before, versions_after, state_after):
         "packages": packages,
         "restarted": sorted(u for u in units_before if u in units_after and units_before[u] != units_after[u]),
         "stopped": sorted(u for u in units_before if u not in units_after),
-        "started": sorted(u for u in units_after if u not in units_before),
+        "started": sorted(u for u in units_after if u not in units_before and not u.startswith(CHECK_UNITS)),
         "failed": state_after.get("failed", []),
         "leftovers": state_after.get("leftovers", []),
         "errors": state_after.get("errors", []),

@@ -12,6 +12,7 @@ of the service logs written since SINCE_EPOCH (0: none are read), and the journa
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -19,6 +20,9 @@ import time
 LEFTOVER_SUFFIXES = (".dpkg-dist", ".dpkg-new", ".ucf-dist")
 MARKERS = ("ERROR", "CRITICAL", "Traceback")
 MAX_ERRORS = 60
+SERVICE_IDENTIFIERS = re.compile(
+    r"^(systemd|nova|neutron|keystone|glance|placement|apache2|libvirtd|virtqemud|qemu|ovs|ovn|mariadb|mysqld|rabbitmq)"
+)
 
 
 def run(*argv):
@@ -58,6 +62,8 @@ def leftovers():
 
 
 def errors(since, patterns):
+    """One line per logged event: oslo.log writes each line of a traceback with the event's own time
+    and process id, so the first line of each (time, pid) group names the event."""
     if since <= 0:
         return [], 0
     # OpenStack logs start with the local time as "YYYY-MM-DD HH:MM:SS", which sorts as text.
@@ -65,15 +71,27 @@ def errors(since, patterns):
     found = []
     for pattern in patterns:
         for path in sorted(glob.glob(pattern)):
+            seen = set()
             try:
                 with open(path, errors="replace") as handle:
                     for line in handle:
-                        if line[:19] >= stamp and any(marker in line for marker in MARKERS):
+                        if line[:19] < stamp or not any(marker in line for marker in MARKERS):
+                            continue
+                        event = tuple(line.split()[:3])
+                        if event not in seen:
+                            seen.add(event)
                             found.append(f"{path}: {line.rstrip()}")
             except OSError:
                 continue
     journal = run("journalctl", "--since", f"@{int(since)}", "--priority=err", "--no-pager", "--output=short-iso")
-    found += [f"journal: {line}" for line in journal.splitlines() if line.strip() and not line.startswith("-- ")]
+    # The services' and systemd's errors; logins' PAM noise is not about the cloud.
+    journal_errors = [
+        f"journal: {line}"
+        for line in journal.splitlines()
+        if len(line.split()) > 2 and SERVICE_IDENTIFIERS.match(line.split()[2])
+    ]
+    # The service logs last: the report shows the newest lines.
+    found = journal_errors + found
     return found[-MAX_ERRORS:], len(found)
 
 
