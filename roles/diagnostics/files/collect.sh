@@ -98,6 +98,6 @@ if [ -f /root/.config/openstack/clouds.yaml ] && command -v openstack >/dev/null
     for cmd in "compute service list" "hypervisor list --long" "network agent list" \
                "server list --all-projects --long" "port list --long" "endpoint list"; do
         section "openstack $cmd"
-        timeout 60 openstack --os-cloud "${OS_CLOUD_NAME:-aptstack}" $cmd 2>&1 | mask
+        timeout 60 openstack --os-cloud "${OS_CLOUD:-aptstack}" $cmd 2>&1 | mask
     done
 fi
