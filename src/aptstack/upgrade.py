@@ -64,6 +64,11 @@ def format_report(report: dict, directory: Path) -> str:
             lines.append(f"  {host}: {item['package']} {item['before']} -> {item['after']} ({item['origin']})")
         if result.get("restarted"):
             lines.append(f"  {host}: restarted {', '.join(result['restarted'])}")
+        if result.get("stop_timed_out"):
+            lines.append(
+                f"  {host}: did not stop on SIGTERM (systemd waited out the stop timeout, then killed them): "
+                + ", ".join(result["stop_timed_out"])
+            )
         if result.get("failed"):
             lines.append(f"  {host}: FAILED units {', '.join(result['failed'])}")
         if result.get("leftovers"):

@@ -95,6 +95,14 @@ def errors(since, patterns):
     return found[-MAX_ERRORS:], len(found)
 
 
+def killed(since):
+    """Units that did not stop on SIGTERM since then: systemd waited out their stop timeout."""
+    if since <= 0:
+        return []
+    journal = run("journalctl", "--since", f"@{int(since)}", "--unit=*.service", "--no-pager", "--output=cat")
+    return sorted({line.split(":")[0] for line in journal.splitlines() if "State 'stop-sigterm' timed out" in line})
+
+
 def main(argv):
     since = float(argv[1]) if len(argv) > 1 else 0.0
     found, count = errors(since, argv[2:]) if since > 0 else ([], 0)
@@ -104,6 +112,7 @@ def main(argv):
             "units": units(),
             "failed": failed(),
             "leftovers": leftovers(),
+            "stop_timed_out": killed(since),
             "errors": found,
             "error_count": count,
         },
