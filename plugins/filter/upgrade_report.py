@@ -86,6 +86,11 @@ def upgrade_host_result(before, versions_after, state_after):
         "failed": state_after.get("failed", []),
         "leftovers": state_after.get("leftovers", []),
         "stop_timed_out": state_after.get("stop_timed_out", []),
+        "restarting": {
+            unit: info
+            for unit, info in state_after.get("restarting", {}).items()
+            if info.get("restarts", 0) > before.get("state", {}).get("restarting", {}).get(unit, {}).get("restarts", 0)
+        },
         "errors": state_after.get("errors", []),
         "error_count": state_after.get("error_count", 0),
     }

@@ -54,6 +54,22 @@ def failed():
     )
 
 
+def restarting():
+    """Services systemd restarted on its own (a crash loop), with the package of their unit file."""
+    found = {}
+    names = [line.split()[0] for line in run(
+        "systemctl", "list-units", "--type=service", "--all", "--no-legend", "--plain", "--full"
+    ).splitlines() if line.strip()]  # fmt: skip
+    if not names:
+        return found
+    for block in run("systemctl", "show", "--property=Id,NRestarts,FragmentPath", *names).split("\n\n"):
+        fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        if fields.get("NRestarts", "0").isdigit() and int(fields["NRestarts"]) > 0:
+            owner = run("dpkg-query", "--search", fields.get("FragmentPath", "")).split(":")[0].strip()
+            found[fields["Id"]] = {"restarts": int(fields["NRestarts"]), "package": owner}
+    return found
+
+
 def leftovers():
     found = []
     for root, _dirs, files in os.walk("/etc"):
@@ -112,6 +128,7 @@ def main(argv):
             "units": units(),
             "failed": failed(),
             "leftovers": leftovers(),
+            "restarting": restarting(),
             "stop_timed_out": killed(since),
             "errors": found,
             "error_count": count,
