@@ -19,6 +19,9 @@ import time
 
 LEFTOVER_SUFFIXES = (".dpkg-dist", ".dpkg-new", ".ucf-dist")
 MARKERS = ("ERROR", "CRITICAL", "Traceback")
+# Keystone logs a lookup of a name that is not an id (openstacksdk's find tries the id first) as an
+# ERROR with a *NotFound exception: a 404 answered, not a fault of the service.
+NOT_A_FAULT = re.compile(r"keystone\.exception\.\w+NotFound")
 MAX_ERRORS = 60
 SERVICE_IDENTIFIERS = re.compile(
     r"^(systemd|nova|neutron|keystone|glance|placement|apache2|libvirtd|virtqemud|qemu|ovs|ovn|mariadb|mysqld|rabbitmq)"
@@ -54,6 +57,22 @@ def failed():
     )
 
 
+def restarting():
+    """Services systemd restarted on its own (a crash loop), with the package of their unit file."""
+    found = {}
+    names = [line.split()[0] for line in run(
+        "systemctl", "list-units", "--type=service", "--all", "--no-legend", "--plain", "--full"
+    ).splitlines() if line.strip()]  # fmt: skip
+    if not names:
+        return found
+    for block in run("systemctl", "show", "--property=Id,NRestarts,FragmentPath", *names).split("\n\n"):
+        fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        if fields.get("NRestarts", "0").isdigit() and int(fields["NRestarts"]) > 0:
+            owner = run("dpkg-query", "--search", fields.get("FragmentPath", "")).split(":")[0].strip()
+            found[fields["Id"]] = {"restarts": int(fields["NRestarts"]), "package": owner}
+    return found
+
+
 def leftovers():
     found = []
     for root, _dirs, files in os.walk("/etc"):
@@ -77,6 +96,8 @@ def errors(since, patterns):
                     for line in handle:
                         if line[:19] < stamp or not any(marker in line for marker in MARKERS):
                             continue
+                        if NOT_A_FAULT.search(line):
+                            continue
                         event = tuple(line.split()[:3])
                         if event not in seen:
                             seen.add(event)
@@ -95,6 +116,14 @@ def errors(since, patterns):
     return found[-MAX_ERRORS:], len(found)
 
 
+def killed(since):
+    """Units that did not stop on SIGTERM since then: systemd waited out their stop timeout."""
+    if since <= 0:
+        return []
+    journal = run("journalctl", "--since", f"@{int(since)}", "--unit=*.service", "--no-pager", "--output=cat")
+    return sorted({line.split(":")[0] for line in journal.splitlines() if "State 'stop-sigterm' timed out" in line})
+
+
 def main(argv):
     since = float(argv[1]) if len(argv) > 1 else 0.0
     found, count = errors(since, argv[2:]) if since > 0 else ([], 0)
@@ -104,6 +133,8 @@ def main(argv):
             "units": units(),
             "failed": failed(),
             "leftovers": leftovers(),
+            "restarting": restarting(),
+            "stop_timed_out": killed(since),
             "errors": found,
             "error_count": count,
         },
