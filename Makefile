@@ -8,7 +8,7 @@ HOST_PACKAGES := debootstrap systemd-container iptables ethtool iproute2 openssh
 LAB ?= aio
 RELEASE ?= resolute
 
-.PHONY: aio test lint sanity unit system molecule-aio molecule-controller-compute host-deps venv clean-labs
+.PHONY: aio test lint sanity docs unit system molecule-aio molecule-controller-compute host-deps venv clean-labs
 
 aio: host-deps venv
 	$(BIN)/aptstack up --name $(LAB) --release $(RELEASE)
@@ -16,8 +16,8 @@ aio: host-deps venv
 test: host-deps venv lint unit system molecule-aio molecule-controller-compute
 
 lint: venv
-	$(BIN)/ruff check src tests plugins
-	$(BIN)/ruff format --check src tests plugins
+	$(BIN)/ruff check src tests plugins tools
+	$(BIN)/ruff format --check src tests plugins tools
 	$(BIN)/ansible-lint --profile production
 	$(MAKE) --no-print-directory sanity
 
@@ -43,6 +43,10 @@ sanity: venv
 
 unit: venv
 	$(BIN)/pytest -q tests/unit
+
+# Role READMEs' variable tables, from meta/argument_specs.yml (tests/unit/test_role_docs.py checks them).
+docs: venv
+	$(BIN)/python tools/role_docs.py
 
 system: host-deps venv
 	$(BIN)/pytest -q -x tests/system
