@@ -362,20 +362,22 @@ from ansible_collections.aptstack.openstack.plugins.module_utils.boot_check impo
     RUN_METADATA_KEY,
     belongs_to_run,
     check_run_name,
-    console_done,
-    console_problems,
     diagnose,
     match_inventory_host,
-    parse_console,
     place_targets,
     port_state,
     resource_names,
-    round_seconds,
     run_tag,
     server_names,
-    tail,
     unique_by_id,
 )
+from ansible_collections.aptstack.openstack.plugins.module_utils.guest_console import (
+    console_done,
+    console_problems,
+    parse_console,
+    tail,
+)
+from ansible_collections.aptstack.openstack.plugins.module_utils.timing import round_seconds
 from ansible_collections.openstack.cloud.plugins.module_utils.openstack import OpenStackModule
 
 ROUTER_INTERFACE_OWNERS = (

@@ -133,15 +133,15 @@ import json
 import os
 import time
 
-from ansible_collections.aptstack.openstack.plugins.module_utils.boot_check import (
+from ansible_collections.aptstack.openstack.plugins.module_utils.guest_images import (
     GUEST_PROPERTY,
     SHA256_PROPERTY,
     disk_property_changes,
     image_roles,
     pick_image,
     read_manifest,
-    round_seconds,
 )
+from ansible_collections.aptstack.openstack.plugins.module_utils.timing import round_seconds
 from ansible_collections.openstack.cloud.plugins.module_utils.openstack import OpenStackModule
 
 ROLES = ("kernel", "ramdisk", "disk")

@@ -108,11 +108,8 @@ import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aptstack.openstack.plugins.module_utils.boot_check import (
-    ping_argv,
-    ping_failure_message,
-    round_seconds,
-)
+from ansible_collections.aptstack.openstack.plugins.module_utils.ping import ping_argv, ping_failure_message
+from ansible_collections.aptstack.openstack.plugins.module_utils.timing import round_seconds
 
 _RTT = re.compile(r"= [\d.]+/([\d.]+)/")
 
