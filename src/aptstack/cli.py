@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import lab, report, runner
+from . import lab, report, runner, sources, upgrade
 from .errors import AptstackError, UsageError
 from .releases import DEFAULT_RELEASE
 
@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in (("deploy", "deploy OpenStack"), ("verify", "boot a server and ping it")):
         cmd = sub.add_parser(name, help=help_text)
         _playbook_args(cmd)
+        if name == "deploy":
+            sources.add_arguments(cmd)
         if name == "verify":
             cmd.add_argument("--json", action="store_true", help="print the check's result object")
             cmd.add_argument("--keep", action="store_true", help="keep the test resources")
@@ -49,9 +51,27 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument("-i", "--inventory", required=True)
     diagnose.add_argument("--failures", type=Path, help="a failure record to print first (APTSTACK_FAILURES_FILE)")
 
+    upgrade_cmd = sub.add_parser(
+        "upgrade", help="upgrade a running cloud to the packages under test and check that it survived"
+    )
+    upgrade_cmd.add_argument("-i", "--inventory", required=True)
+    upgrade_cmd.add_argument("-e", "--extra-vars", action="append", default=[])
+    upgrade_cmd.add_argument("--json", action="store_true", help="print the upgrade report as JSON")
+    sources.add_arguments(upgrade_cmd)
+
+    versions = sub.add_parser("versions", help="each host's OpenStack, OVN/OVS, libvirt and QEMU packages and origins")
+    versions.add_argument("-i", "--inventory", required=True)
+    versions.add_argument("--json", action="store_true", help="print the reports as one JSON object, by host")
+
     up = sub.add_parser("up", help="lab up (aio), deploy and verify")
     _lab_up_args(up, name_default="aio")
     up.add_argument("-e", "--extra-vars", action="append", default=[])
+    sources.add_arguments(up)
+    up.add_argument(
+        "--upgrade-to",
+        action="store_true",
+        help="deploy from the release, verify, then upgrade to the packages under test and check again",
+    )
     return parser
 
 
@@ -117,6 +137,70 @@ def cmd_playbook(args, playbook: str, extra=(), stdout=None) -> int:
         tags=args.tags, skip_tags=args.skip_tags, verbose=args.verbose,
     )  # fmt: skip
     return runner.run_playbook(argv, stdout=stdout)
+
+
+def cmd_versions(args) -> int:
+    """Run the versions playbook (its output goes to stderr) and print the reports it saved."""
+    status = runner.run_playbook(runner.playbook_argv("versions", args.inventory), stdout=sys.stderr)
+    if status:
+        print(f"aptstack: the versions playbook failed (exit {status})", file=sys.stderr)
+        return status
+    # A report whose content did not change keeps its time: take every host's, not only new ones.
+    reports = sources.read_reports(args.inventory)
+    if args.json:
+        print(json.dumps(reports, indent=2, sort_keys=True))
+    else:
+        print(sources.format_reports(reports))
+    return 0
+
+
+def cmd_upgrade(args) -> int:
+    source_vars = sources.extra_vars(args)
+    if not source_vars:
+        raise UsageError("upgrade needs the packages under test: --proposed, --ppa, --cloud-archive or --debs")
+    return run_upgrade(args.inventory, args.extra_vars, source_vars, as_json=args.json)
+
+
+def run_upgrade(inventory: str, extra_vars, source_vars, as_json: bool = False) -> int:
+    """Before (versions, canaries), the upgrade (site.yml with the sources), after (what changed,
+    the canaries, nova-status), and a fresh verify; then the report, whose verdict is the exit status."""
+    if not Path(inventory).exists():
+        raise UsageError(f"inventory {inventory} does not exist")
+    directory = upgrade.report_dir(inventory)
+    steps: dict = dict.fromkeys(upgrade.STEPS)
+    failed_tasks: list[str] = []
+    out = sys.stderr if as_json else None
+    with tempfile.TemporaryDirectory(prefix="aptstack-upgrade-") as tmp:
+        failures_file = Path(tmp) / "failures.json"
+        for step in upgrade.STEPS:
+            # Without a working cloud before, there is nothing to upgrade; a failed upgrade
+            # makes a fresh boot-and-ping minutes of waiting for no news. "after" always runs:
+            # it reports and removes the canaries.
+            if (step == "upgrade" and steps["before"]) or (step == "verify" and (steps["before"] or steps["upgrade"])):
+                continue
+            extra = [*extra_vars, f"upgrade_check_report_dir={directory}"]
+            extra += source_vars if step == "upgrade" else []
+            if step == "verify":
+                extra += [f"verify_diagnose_dir={directory / 'diagnostics'}"]
+            argv = runner.playbook_argv(upgrade.STEP_PLAYBOOKS[step], inventory, extra)
+            steps[step] = runner.run_playbook(argv, env={"APTSTACK_FAILURES_FILE": str(failures_file)}, stdout=out)
+            failed_tasks += [line for line in failure_lines(_read_json(failures_file)) if line.startswith("FAILED")]
+            failures_file.unlink(missing_ok=True)
+    result = upgrade.build_report(
+        directory, steps, json.loads(source_vars[0])["aptstack_package_sources"], failed_tasks
+    )
+    if result["verdict"] != "passed" and not os.environ.get("APTSTACK_NO_DIAGNOSTICS"):
+        diagnostics = directory / "diagnostics"
+        if (diagnostics / "report.txt").exists():
+            summarize_report(diagnostics, sys.stderr, result["failures"])
+        else:
+            collect_diagnostics(inventory, out=sys.stderr, headline=result["failures"])
+    text = upgrade.write_report(result, directory)
+    if as_json:
+        print(json.dumps(result, indent=2, sort_keys=True))
+    else:
+        print(text)
+    return 0 if result["verdict"] == "passed" else 1
 
 
 def cmd_verify(args) -> int:
@@ -215,6 +299,11 @@ def print_report_summaries(name: str, since: float) -> int:
 
 
 def cmd_up(args) -> int:
+    source_vars = sources.extra_vars(args)
+    if args.upgrade_to and not source_vars:
+        raise UsageError("--upgrade-to needs the packages under test: --proposed, --ppa, --cloud-archive or --debs")
+    # With --upgrade-to the cloud is deployed from the release first; the sources are the upgrade's.
+    deploy_sources = [] if args.upgrade_to else source_vars
     timings = {}
     started = time.monotonic()
     the_lab, _changed = lab.up(
@@ -232,7 +321,7 @@ def cmd_up(args) -> int:
         verify_extra = [f"verify_result_file={check_file}", f"verify_diagnose_dir={report_dir}"]
         for step, extra in (("site", []), ("verify", verify_extra)):
             step_started, step_started_at = time.monotonic(), time.time()
-            argv = runner.playbook_argv(step, inventory, [*args.extra_vars, *extra])
+            argv = runner.playbook_argv(step, inventory, [*args.extra_vars, *deploy_sources, *extra])
             env = {"APTSTACK_FAILURES_FILE": str(failures_file)}
             if step == "site":
                 env["APTSTACK_TIMINGS_FILE"] = str(role_file)
@@ -244,8 +333,13 @@ def cmd_up(args) -> int:
                 break
         roles = _read_json(role_file).get("roles", {})
         check = _read_json(check_file)
+    if args.upgrade_to and not status:
+        upgrade_started = time.monotonic()
+        status = run_upgrade(inventory, args.extra_vars, source_vars)
+        timings["upgrade"] = time.monotonic() - upgrade_started
     memory = {node.hostname: lab.node_memory(the_lab, node) for node in the_lab.nodes}
-    print(format_up_summary(the_lab, inventory, timings, roles, check, status, memory))
+    tested = sources.under_test_lines(sources.read_reports(inventory)) if source_vars else []
+    print(format_up_summary(the_lab, inventory, timings, roles, check, status, memory, tested))
     if status:
         print("\n".join(failure_lines(failures)))
     return status
@@ -258,7 +352,7 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
-def format_up_summary(the_lab, inventory, timings, roles, check, status, memory=None) -> str:
+def format_up_summary(the_lab, inventory, timings, roles, check, status, memory=None, tested=()) -> str:
     lines = [
         "",
         "aptstack up summary",
@@ -281,6 +375,7 @@ def format_up_summary(the_lab, inventory, timings, roles, check, status, memory=
             "  memory:     "
             + ", ".join(f"{name} {value / 2**30:.2f} GiB" for name, value in memory.items() if value is not None)
         )
+    lines += [f"  under test: {line}" for line in tested]
     lines.append(f"  result:     {'FAILED' if status else 'OK'}")
     return "\n".join(lines)
 
@@ -292,9 +387,14 @@ def main(argv=None) -> int:
             return cmd_lab(args)
         if args.command == "deploy":
             started = time.time()
-            return _with_diagnostics(args.inventory, cmd_playbook(args, "site"), since=started)
+            status = cmd_playbook(args, "site", sources.extra_vars(args))
+            return _with_diagnostics(args.inventory, status, since=started)
         if args.command == "verify":
             return cmd_verify(args)
+        if args.command == "versions":
+            return cmd_versions(args)
+        if args.command == "upgrade":
+            return cmd_upgrade(args)
         if args.command == "diagnose":
             headline = failure_lines(_read_json(args.failures)) if args.failures else []
             return collect_diagnostics(args.inventory, out=sys.stdout, headline=headline)

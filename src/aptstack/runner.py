@@ -25,6 +25,16 @@ def collections_path() -> str:
     return os.pathsep.join(paths)
 
 
+def collection_file(relative: str) -> Path:
+    """A file of the installed collection (the one ansible-playbook will run), for the checks the
+    driver shares with it."""
+    for entry in collections_path().split(os.pathsep):
+        candidate = Path(entry).expanduser() / "ansible_collections" / "aptstack" / "openstack" / relative
+        if candidate.is_file():
+            return candidate
+    raise UsageError(f"the aptstack.openstack collection is not installed in {collections_path()}")
+
+
 def mitogen_strategy_dir() -> str | None:
     """Mitogen's strategy plugins, unless APTSTACK_MITOGEN=0 or it is not installed.
 

@@ -66,3 +66,77 @@ def test_a_strategy_the_caller_chose_wins(monkeypatch):
     monkeypatch.delenv("APTSTACK_MITOGEN", raising=False)
     monkeypatch.setenv("ANSIBLE_STRATEGY", "linear")
     assert runner.ansible_env()["ANSIBLE_STRATEGY"] == "linear"
+
+
+@pytest.fixture
+def empty_debs(tmp_path):
+    directory = tmp_path / "debs"
+    directory.mkdir()
+    return directory
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--proposed", "nova,Bad Name"], "'Bad Name' is not a source package name"),
+        (["--ppa", "not-a-ppa", "--ppa-key", "/etc/hostname"], "is not of the form owner/name"),
+        (["--ppa", "owner/name"], "PPA owner/name needs key"),
+        (["--ppa-key", "/etc/hostname"], "--ppa-key needs --ppa"),
+        (["--ppa", "owner/name", "--ppa-key", "/nonexistent.asc"], "key file /nonexistent.asc does not exist"),
+        (["--cloud-archive", "Epoxy!"], "is not an OpenStack release name"),
+        (["--debs", "/nonexistent/debs"], "overlay directory /nonexistent/debs does not exist"),
+        (["--debs", "EMPTY"], "holds no .deb file"),
+    ],
+)
+@pytest.mark.parametrize("command", ["deploy", "up"])
+def test_bad_package_sources_are_one_line_and_status_2_before_anything(
+    command, options, message, empty_debs, tmp_path, capsys, monkeypatch
+):
+    options = [str(empty_debs) if option == "EMPTY" else option for option in options]
+    touched = []
+    monkeypatch.setattr(cli.lab, "up", lambda *a, **k: touched.append("lab up"))
+    monkeypatch.setattr(cli.runner, "run_playbook", lambda *a, **k: touched.append("ansible-playbook"))
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text("all: {}\n")
+    argv = [command, *(["-i", str(inventory)] if command == "deploy" else ["--name", "t"]), *options]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err
+    assert len(err.splitlines()) == 1
+    assert touched == []
+
+
+def test_package_source_options_become_one_extra_var(tmp_path):
+    debs = tmp_path / "debs"
+    debs.mkdir()
+    args = cli.build_parser().parse_args(["deploy", "-i", "inv", "--proposed", "nova, neutron"])
+    assert cli.sources.entries(args) == [{"pocket": "proposed", "packages": ["nova", "neutron"]}]
+    args = cli.build_parser().parse_args(["up", "--proposed", "--cloud-archive", "epoxy-proposed"])
+    assert cli.sources.extra_vars(args) == [
+        '{"aptstack_package_sources": [{"pocket": "proposed"}, {"cloud_archive": "epoxy-proposed"}]}'
+    ]
+
+
+def test_versions_reports_name_what_came_from_a_source_under_test(tmp_path):
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    report = {
+        "release": "resolute",
+        "package_sources": [{"debs": "/srv/debs"}],
+        "packages": [
+            {"package": "nova-common", "source": "nova", "version": "3:33.0.0+local1", "origin": "local overlay"},
+            {"package": "ovn-host", "source": "ovn", "version": "26.03.0-2", "origin": "release"},
+        ],
+        "notes": ["resolute-proposed has nothing newer of source package nova: its binaries stay at 1 from release"],
+    }
+    report["under_test"] = report["packages"][:1]
+    (versions / "h1.json").write_text(cli.json.dumps(report))
+    reports = cli.sources.read_reports(str(tmp_path / "inventory.yml"))
+    assert cli.sources.under_test_lines(reports) == [
+        "h1: from local overlay: nova-common 3:33.0.0+local1",
+        "h1: resolute-proposed has nothing newer of source package nova: its binaries stay at 1 from release",
+    ]
+    table = cli.sources.format_reports(reports).splitlines()
+    assert table[0] == "== h1 (resolute)"
+    assert table[2].split() == ["nova-common", "nova", "3:33.0.0+local1", "local", "overlay"]
+    assert table[-1].startswith("note: resolute-proposed has nothing newer")

@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""One host's state around an upgrade, as JSON on stdout.
+
+    host_state.py SINCE_EPOCH LOG_GLOB...
+
+units: the running services and the id of their current run (it changes when one restarts);
+failed: the failed units; leftovers: configuration files a package upgrade left beside the
+deployed ones (.dpkg-dist, .dpkg-new, .ucf-dist); errors: ERROR, CRITICAL and Traceback lines
+of the service logs written since SINCE_EPOCH (0: none are read), and the journal's errors.
+"""
+
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+LEFTOVER_SUFFIXES = (".dpkg-dist", ".dpkg-new", ".ucf-dist")
+MARKERS = ("ERROR", "CRITICAL", "Traceback")
+MAX_ERRORS = 60
+SERVICE_IDENTIFIERS = re.compile(
+    r"^(systemd|nova|neutron|keystone|glance|placement|apache2|libvirtd|virtqemud|qemu|ovs|ovn|mariadb|mysqld|rabbitmq)"
+)
+
+
+def run(*argv):
+    return subprocess.run(argv, capture_output=True, text=True, check=False).stdout
+
+
+def units():
+    names = [
+        line.split()[0]
+        for line in run(
+            "systemctl", "list-units", "--type=service", "--state=running", "--no-legend", "--plain", "--full"
+        ).splitlines()
+        if line.strip()
+    ]
+    found = {}
+    if names:
+        for block in run("systemctl", "show", "--property=Id,InvocationID", *names).split("\n\n"):
+            fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+            if fields.get("Id"):
+                found[fields["Id"]] = fields.get("InvocationID", "")
+    return found
+
+
+def failed():
+    return sorted(
+        line.split()[0]
+        for line in run("systemctl", "list-units", "--state=failed", "--no-legend", "--plain", "--full").splitlines()
+        if line.strip()
+    )
+
+
+def leftovers():
+    found = []
+    for root, _dirs, files in os.walk("/etc"):
+        found += [os.path.join(root, name) for name in files if name.endswith(LEFTOVER_SUFFIXES)]
+    return sorted(found)
+
+
+def errors(since, patterns):
+    """One line per logged event: oslo.log writes each line of a traceback with the event's own time
+    and process id, so the first line of each (time, pid) group names the event."""
+    if since <= 0:
+        return [], 0
+    # OpenStack logs start with the local time as "YYYY-MM-DD HH:MM:SS", which sorts as text.
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(since))
+    found = []
+    for pattern in patterns:
+        for path in sorted(glob.glob(pattern)):
+            seen = set()
+            try:
+                with open(path, errors="replace") as handle:
+                    for line in handle:
+                        if line[:19] < stamp or not any(marker in line for marker in MARKERS):
+                            continue
+                        event = tuple(line.split()[:3])
+                        if event not in seen:
+                            seen.add(event)
+                            found.append(f"{path}: {line.rstrip()}")
+            except OSError:
+                continue
+    journal = run("journalctl", "--since", f"@{int(since)}", "--priority=err", "--no-pager", "--output=short-iso")
+    # The services' and systemd's errors; logins' PAM noise is not about the cloud.
+    journal_errors = [
+        f"journal: {line}"
+        for line in journal.splitlines()
+        if len(line.split()) > 2 and SERVICE_IDENTIFIERS.match(line.split()[2])
+    ]
+    # The service logs last: the report shows the newest lines.
+    found = journal_errors + found
+    return found[-MAX_ERRORS:], len(found)
+
+
+def main(argv):
+    since = float(argv[1]) if len(argv) > 1 else 0.0
+    found, count = errors(since, argv[2:]) if since > 0 else ([], 0)
+    json.dump(
+        {
+            "time": time.time(),
+            "units": units(),
+            "failed": failed(),
+            "leftovers": leftovers(),
+            "errors": found,
+            "error_count": count,
+        },
+        sys.stdout,
+        sort_keys=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,74 @@
+"""Long real checks on lab hosts (make overlay-check, make upgrade-check): not part of make test."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+RELEASE = os.environ.get("RELEASE", "resolute")
+POOL = Path(os.environ.get("APTSTACK_CACHE_DIR", "/var/cache/aptstack")) / "apt" / RELEASE
+
+
+def aptstack(*args, check=True, timeout=3600):
+    """Run the aptstack command; its output goes to the log as it runs, the result is returned."""
+    print(f"\n$ aptstack {' '.join(args)}", flush=True)
+    proc = subprocess.run([str(BIN / "aptstack"), *args], stdout=subprocess.PIPE, text=True, timeout=timeout)
+    print(proc.stdout[-4000:], flush=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"aptstack {' '.join(args)} failed ({proc.returncode})")
+    return proc
+
+
+def run_on(name: str, command: str) -> str:
+    """Run a command on every host of a lab (ansible ad hoc) and return its output."""
+    proc = subprocess.run(
+        [str(BIN / "ansible"), "-i", inventory(name), "all", "-o", "-m", "ansible.builtin.command", "-a", command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return proc.stdout
+
+
+def inventory(name: str) -> str:
+    return f"/var/lib/aptstack/labs/{name}/inventory.yml"
+
+
+def versions(name: str) -> dict:
+    return json.loads(aptstack("versions", "-i", inventory(name), "--json").stdout)
+
+
+def installed(report: dict, package: str) -> dict:
+    return next(item for item in report["packages"] if item["package"] == package)
+
+
+def archive_debs(source_report: dict, source: str) -> list[Path]:
+    """The archive's .debs of every installed binary of `source`, from the shared archive pool."""
+    debs = []
+    for item in source_report["packages"]:
+        if item["source"] != source:
+            continue
+        name = f"{item['package']}_{item['version'].replace(':', '%3a')}_{item['architecture']}.deb"
+        path = POOL / name
+        assert path.is_file(), f"{path} is not in the archive pool"
+        debs.append(path)
+    return debs
+
+
+def repack(out: Path, debs: list[Path], *options: str) -> Path:
+    subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "tools" / "repack_debs.py"), str(out), *map(str, debs), *options],
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _root():
+    assert os.geteuid() == 0, "these checks build real lab hosts and must run as root"

@@ -1,0 +1,75 @@
+"""The upgrade check catches what it exists to catch (make upgrade-check; one aio lab, about 30 min).
+
+A cloud deployed from the release is upgraded to a rebuilt nova (every binary, version +local1):
+the verdict is passed, the report names nova's packages going from -> to and the restarted nova
+units. A second upgrade with the same overlay has nothing to do. Then an upgrade to a nova whose
+conductor cannot start (a syntax error in nova/conductor/manager.py, version +local2) must fail,
+and its report must name the failing unit, the package that changed and the log lines.
+"""
+
+import json
+
+import pytest
+
+from .conftest import RELEASE, aptstack, archive_debs, inventory, repack, versions
+
+LAB = "upg"
+
+
+@pytest.fixture(scope="module")
+def release_report():
+    aptstack("lab", "down", "--name", LAB)
+    aptstack("up", "--name", LAB, "--release", RELEASE)
+    try:
+        report = versions(LAB)
+        yield next(iter(report.values()))
+    finally:
+        aptstack("lab", "down", "--name", LAB)
+
+
+@pytest.fixture(scope="module")
+def good_overlay(release_report, tmp_path_factory):
+    return repack(tmp_path_factory.mktemp("good"), archive_debs(release_report, "nova"), "--suffix", "+local1")
+
+
+def upgrade(overlay):
+    proc = aptstack("upgrade", "-i", inventory(LAB), "--debs", str(overlay), "--json", check=False, timeout=5400)
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_a_good_upgrade_passes_and_names_what_changed(good_overlay):
+    status, report = upgrade(good_overlay)
+    assert status == 0, report["failures"]
+    assert report["verdict"] == "passed"
+    [host] = report["hosts"].values()
+    changed = {item["package"]: item for item in host["packages"]}
+    assert changed["python3-nova"]["after"].endswith("+local1")
+    assert changed["python3-nova"]["origin"] == "local overlay"
+    assert "nova-conductor.service" in host["restarted"]
+    assert all(canary["status"] == "ACTIVE" and canary["answers_after"] for canary in report["canaries"])
+    print("canaries:", report["canaries"])
+
+
+def test_the_same_upgrade_again_has_nothing_to_do(good_overlay):
+    status, report = upgrade(good_overlay)
+    assert status == 0, report["failures"]
+    assert report["nothing_changed"] is True
+
+
+def test_a_broken_package_is_caught(release_report, tmp_path):
+    broken = repack(
+        tmp_path / "broken",
+        archive_debs(release_report, "nova"),
+        "--suffix",
+        "+local2",
+        "--break",
+        "usr/lib/python3/dist-packages/nova/conductor/manager.py",
+    )
+    status, report = upgrade(broken)
+    assert status == 1
+    assert report["verdict"] == "failed"
+    [host] = report["hosts"].values()
+    assert any(item["package"] == "python3-nova" and item["after"].endswith("+local2") for item in host["packages"])
+    text = " ".join(report["failures"]) + " ".join(host.get("errors", []))
+    assert "nova-conductor" in text
+    assert any("SyntaxError" in line or "aptstack_broken_on_purpose" in line for line in host.get("errors", []))
