@@ -8,7 +8,8 @@ HOST_PACKAGES := debootstrap systemd-container iptables ethtool iproute2 openssh
 LAB ?= aio
 RELEASE ?= resolute
 
-.PHONY: aio test lint sanity docs unit system molecule-aio molecule-controller-compute host-deps venv clean-labs
+.PHONY: aio test lint sanity docs unit system molecule-aio molecule-controller-compute host-deps venv clean-labs \
+	overlay-check upgrade-check
 
 aio: host-deps venv
 	$(BIN)/aptstack up --name $(LAB) --release $(RELEASE)
@@ -50,6 +51,15 @@ docs: venv
 
 system: host-deps venv
 	$(BIN)/pytest -q -x tests/system
+
+# Long real checks on lab hosts, not part of make test (figures in the README).
+# A local overlay (bumped and same-version rebuilds of nova) wins over the archive: two aio labs.
+overlay-check: host-deps venv
+	$(BIN)/pytest -v -s -x tests/checks/test_overlay.py
+
+# The upgrade check passes a good nova rebuild and catches a deliberately broken one: one aio lab.
+upgrade-check: host-deps venv
+	$(BIN)/pytest -v -s -x tests/checks/test_upgrade.py
 
 # molecule needs ansible-config and friends on PATH; it runs with the same strategy
 # as the aptstack command (mitogen, unless APTSTACK_MITOGEN=0).

@@ -85,6 +85,12 @@ def upgrade_host_result(before, versions_after, state_after):
         "started": sorted(u for u in units_after if u not in units_before and not u.startswith(CHECK_UNITS)),
         "failed": state_after.get("failed", []),
         "leftovers": state_after.get("leftovers", []),
+        "stop_timed_out": state_after.get("stop_timed_out", []),
+        "restarting": {
+            unit: info
+            for unit, info in state_after.get("restarting", {}).items()
+            if info.get("restarts", 0) > before.get("state", {}).get("restarting", {}).get(unit, {}).get("restarts", 0)
+        },
         "errors": state_after.get("errors", []),
         "error_count": state_after.get("error_count", 0),
     }

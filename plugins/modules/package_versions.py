@@ -141,8 +141,20 @@ OVERLAY_ORIGIN = "aptstack-overlay"
 CLOUD_ARCHIVE_LABEL = "Ubuntu Cloud Archive"
 # Origins that are not under test: what a deploy from the release itself gets.
 BASE_ORIGINS = ("release", "updates", "security")
-# Most specific first: the origin named when several carry the same version.
-RANK = ("local overlay", "ppa:", "cloud-archive:", "proposed", "proposed-updates", "backports", "security", "updates")
+# The origin named when several carry the same version, first first. The overlay is pinned to win
+# whatever the archive has; otherwise a version the release's own pockets carry is a released one,
+# even when a pocket under test still holds a copy of it.
+RANK = (
+    "local overlay",
+    "security",
+    "updates",
+    "release",
+    "ppa:",
+    "cloud-archive:",
+    "proposed",
+    "proposed-updates",
+    "backports",
+)
 NOT_IN_ANY_SOURCE = "installed only (no configured source has this version)"
 
 
@@ -174,9 +186,9 @@ def _ppa_name(package_file):
 
 def rank(origin):
     for index, prefix in enumerate(RANK):
-        if origin.startswith(prefix):
+        if origin == prefix or (prefix.endswith(":") and origin.startswith(prefix)):
             return index
-    return len(RANK) + (0 if origin != "release" else 1)
+    return len(RANK)
 
 
 def primary(origins):

@@ -32,6 +32,12 @@ def build_report(directory: Path, steps: dict[str, int | None], sources: list[di
     for host, result in hosts.items():
         failures += [f"{host}: unit {unit} failed" for unit in result.get("failed", [])]
         failures += [
+            f"{host}: unit {unit} keeps restarting ({info['restarts']} automatic restarts; package {info['package']} "
+            + _package_change(result, info["package"])
+            + ")"
+            for unit, info in result.get("restarting", {}).items()
+        ]
+        failures += [
             f"{host}: unit {unit} was running before the upgrade and is not now" for unit in result.get("stopped", [])
         ]
     failures += canaries.get("failures", [])
@@ -46,6 +52,13 @@ def build_report(directory: Path, steps: dict[str, int | None], sources: list[di
         "nova_status": canaries.get("nova_status", {}),
         "failures": failures,
     }
+
+
+def _package_change(result: dict, package: str) -> str:
+    for item in result.get("packages", []):
+        if item["package"] == package:
+            return f"{item['before']} -> {item['after']}"
+    return "unchanged"
 
 
 def _read(path: Path) -> dict:
@@ -64,6 +77,11 @@ def format_report(report: dict, directory: Path) -> str:
             lines.append(f"  {host}: {item['package']} {item['before']} -> {item['after']} ({item['origin']})")
         if result.get("restarted"):
             lines.append(f"  {host}: restarted {', '.join(result['restarted'])}")
+        if result.get("stop_timed_out"):
+            lines.append(
+                f"  {host}: did not stop on SIGTERM (systemd waited out the stop timeout, then killed them): "
+                + ", ".join(result["stop_timed_out"])
+            )
         if result.get("failed"):
             lines.append(f"  {host}: FAILED units {', '.join(result['failed'])}")
         if result.get("leftovers"):

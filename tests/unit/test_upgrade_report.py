@@ -109,3 +109,24 @@ def test_nothing_to_upgrade_is_said_in_plain_words(tmp_path):
     report = upgrade.build_report(tmp_path, dict.fromkeys(upgrade.STEPS, 0), [{"pocket": "proposed"}])
     assert report["nothing_changed"] is True
     assert "nothing to upgrade" in upgrade.format_report(report, tmp_path)
+
+
+def test_a_crash_looping_unit_fails_the_verdict_and_names_its_package(tmp_path):
+    before = {"versions": [], "state": {"time": 1.0, "units": {}, "restarting": {"old.service": {"restarts": 2}}}}
+    state = {
+        "time": 2.0,
+        "units": {},
+        "restarting": {
+            "nova-conductor.service": {"restarts": 80, "package": "nova-conductor"},
+            "old.service": {"restarts": 2, "package": "old"},
+        },
+    }
+    result = ur.upgrade_host_result(before, [], state)
+    assert list(result["restarting"]) == ["nova-conductor.service"]
+    result["packages"] = [{"package": "nova-conductor", "before": "1", "after": "1+local2", "origin": "local overlay"}]
+    (tmp_path / "host-h1.json").write_text(json.dumps(result))
+    report = upgrade.build_report(tmp_path, dict.fromkeys(upgrade.STEPS, 0), [])
+    assert report["verdict"] == "failed"
+    assert report["failures"] == [
+        "h1: unit nova-conductor.service keeps restarting (80 automatic restarts; package nova-conductor 1 -> 1+local2)"
+    ]

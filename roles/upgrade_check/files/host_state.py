@@ -54,6 +54,22 @@ def failed():
     )
 
 
+def restarting():
+    """Services systemd restarted on its own (a crash loop), with the package of their unit file."""
+    found = {}
+    names = [line.split()[0] for line in run(
+        "systemctl", "list-units", "--type=service", "--all", "--no-legend", "--plain", "--full"
+    ).splitlines() if line.strip()]  # fmt: skip
+    if not names:
+        return found
+    for block in run("systemctl", "show", "--property=Id,NRestarts,FragmentPath", *names).split("\n\n"):
+        fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        if fields.get("NRestarts", "0").isdigit() and int(fields["NRestarts"]) > 0:
+            owner = run("dpkg-query", "--search", fields.get("FragmentPath", "")).split(":")[0].strip()
+            found[fields["Id"]] = {"restarts": int(fields["NRestarts"]), "package": owner}
+    return found
+
+
 def leftovers():
     found = []
     for root, _dirs, files in os.walk("/etc"):
@@ -95,6 +111,14 @@ def errors(since, patterns):
     return found[-MAX_ERRORS:], len(found)
 
 
+def killed(since):
+    """Units that did not stop on SIGTERM since then: systemd waited out their stop timeout."""
+    if since <= 0:
+        return []
+    journal = run("journalctl", "--since", f"@{int(since)}", "--unit=*.service", "--no-pager", "--output=cat")
+    return sorted({line.split(":")[0] for line in journal.splitlines() if "State 'stop-sigterm' timed out" in line})
+
+
 def main(argv):
     since = float(argv[1]) if len(argv) > 1 else 0.0
     found, count = errors(since, argv[2:]) if since > 0 else ([], 0)
@@ -104,6 +128,8 @@ def main(argv):
             "units": units(),
             "failed": failed(),
             "leftovers": leftovers(),
+            "restarting": restarting(),
+            "stop_timed_out": killed(since),
             "errors": found,
             "error_count": count,
         },
