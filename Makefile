@@ -8,7 +8,7 @@ HOST_PACKAGES := debootstrap systemd-container iptables ethtool iproute2 openssh
 LAB ?= aio
 RELEASE ?= resolute
 
-.PHONY: aio test lint unit system molecule-aio molecule-controller-compute host-deps venv clean-labs \
+.PHONY: aio test lint sanity docs unit system molecule-aio molecule-controller-compute host-deps venv clean-labs \
 	overlay-check upgrade-check
 
 aio: host-deps venv
@@ -17,12 +17,37 @@ aio: host-deps venv
 test: host-deps venv lint unit system molecule-aio molecule-controller-compute
 
 lint: venv
-	$(BIN)/ruff check src tests plugins
-	$(BIN)/ruff format --check src tests plugins
+	$(BIN)/ruff check src tests plugins tools
+	$(BIN)/ruff format --check src tests plugins tools
 	$(BIN)/ansible-lint --profile production
+	$(MAKE) --no-print-directory sanity
+
+# ansible-test resolves its working directory, so it cannot run in the collection link:
+# it runs in a copy of the work tree's files under a temporary .../ansible_collections/aptstack/openstack
+# (outside any git work tree, which would hide the ignored path from it), with the collections our
+# docs build on (openstack.cloud's doc fragment) beside it. Its sanity venvs bootstrap pip with a
+# script it downloads from a host we cannot reach; tools/get_pip.py stands in for it, in the
+# cache place ansible-test reads first.
+SANITY_TESTS := compile validate-modules yamllint
+SANITY_PY := import sys, types; from ansible_test._internal.python_requirements import get_venv_packages as p; \
+	print(sys.version_info[0], sys.version_info[1], p(types.SimpleNamespace(version='')).get('pip', ''))
+
+sanity: venv
+	set -e; root=$$(mktemp -d); trap 'rm -rf "$$root"' EXIT; \
+	dest=$$root/ansible_collections/aptstack/openstack; mkdir -p $$dest $(HOME)/.ansible/test/cache; \
+	git ls-files -z --cached --others --exclude-standard \
+		| tar --null --ignore-failed-read -T - -cf - | tar -xf - -C $$dest; \
+	ln -s $(abspath $(VENV))/lib/python*/site-packages/ansible_collections/openstack $$root/ansible_collections/openstack; \
+	read -r major minor pip <<< "$$($(BIN)/python -c "$(SANITY_PY)")"; \
+	cp tools/get_pip.py $(HOME)/.ansible/test/cache/get_pip_$${pip//./_}.py; \
+	cd $$dest && $(abspath $(BIN))/ansible-test sanity --python $$major.$$minor $(addprefix --test ,$(SANITY_TESTS))
 
 unit: venv
 	$(BIN)/pytest -q tests/unit
+
+# Role READMEs' variable tables, from meta/argument_specs.yml (tests/unit/test_role_docs.py checks them).
+docs: venv
+	$(BIN)/python tools/role_docs.py
 
 system: host-deps venv
 	$(BIN)/pytest -q -x tests/system

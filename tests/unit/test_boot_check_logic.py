@@ -1,14 +1,35 @@
-"""Decision logic of the boot-and-ping check (plugins/module_utils/boot_check.py)."""
+"""Decision logic of the boot-and-ping check.
 
-import importlib.util
+plugins/module_utils/{boot_check,guest_console,guest_images,ping,timing}.py (the modules'
+side) and plugins/plugin_utils/check_report.py (the controller's report), imported by the
+collection's own names as Ansible imports them.
+"""
+
+import importlib
+import sys
+import tempfile
+import types
 from pathlib import Path
 
 import pytest
 
-_PATH = Path(__file__).resolve().parents[2] / "plugins" / "module_utils" / "boot_check.py"
-_SPEC = importlib.util.spec_from_file_location("aptstack_boot_check_logic", _PATH)
-bc = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(bc)
+ROOT = Path(__file__).resolve().parents[2]
+_COLLECTIONS = Path(tempfile.mkdtemp(prefix="aptstack-collections-"))
+(_COLLECTIONS / "ansible_collections" / "aptstack").mkdir(parents=True)
+(_COLLECTIONS / "ansible_collections" / "aptstack" / "openstack").symlink_to(ROOT)
+sys.path.insert(0, str(_COLLECTIONS))
+_MODULES = [
+    "module_utils.boot_check",
+    "module_utils.guest_console",
+    "module_utils.guest_images",
+    "module_utils.ping",
+    "module_utils.timing",
+    "plugin_utils.check_report",
+]
+bc = types.SimpleNamespace()
+for _name in _MODULES:
+    _module = importlib.import_module("ansible_collections.aptstack.openstack.plugins." + _name)
+    vars(bc).update({key: value for key, value in vars(_module).items() if not key.startswith("__")})
 
 SERVER_ID = "0f6c2a43-7e0b-4a53-9d3c-5b6d1c2e8f90"
 

@@ -81,8 +81,9 @@ def leftovers():
 
 
 def errors(since, patterns):
-    """One line per logged event: oslo.log writes each line of a traceback with the event's own time
-    and process id, so the first line of each (time, pid) group names the event."""
+    """One line per logged event. oslo.log writes every line of a traceback with the event's own
+    time and process id; an event is shown by its first line, and by its last (the exception)
+    when the first only says "Traceback"."""
     if since <= 0:
         return [], 0
     # OpenStack logs start with the local time as "YYYY-MM-DD HH:MM:SS", which sorts as text.
@@ -90,20 +91,21 @@ def errors(since, patterns):
     found = []
     for pattern in patterns:
         for path in sorted(glob.glob(pattern)):
-            seen = set()
+            events = {}
             try:
                 with open(path, errors="replace") as handle:
                     for line in handle:
-                        if line[:19] < stamp or not any(marker in line for marker in MARKERS):
-                            continue
-                        if NOT_A_FAULT.search(line):
-                            continue
-                        event = tuple(line.split()[:3])
-                        if event not in seen:
-                            seen.add(event)
-                            found.append(f"{path}: {line.rstrip()}")
+                        if line[:19] >= stamp and any(marker in line for marker in MARKERS):
+                            events.setdefault(tuple(line.split()[:3]), []).append(line.rstrip())
             except OSError:
                 continue
+            for lines in events.values():
+                if any(NOT_A_FAULT.search(line) for line in lines):
+                    continue
+                shown = lines[0]
+                if "Traceback" in shown and len(lines) > 1:
+                    shown += " ... " + lines[-1].split(None, 4)[-1]
+                found.append(f"{path}: {shown}")
     journal = run("journalctl", "--since", f"@{int(since)}", "--priority=err", "--no-pager", "--output=short-iso")
     # The services' and systemd's errors; logins' PAM noise is not about the cloud.
     journal_errors = [

@@ -1,0 +1,63 @@
+"""Bad package sources that only a host can judge are refused before the host changes.
+
+The driver refuses what needs no host before it contacts any (tests/unit/test_cli.py); these
+cases need the host's distribution or architecture, so common's preflight refuses them. Every
+host's /etc and /var/lib/aptstack must be as they were."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+WATCHED = "find /etc /var/lib/aptstack -xdev -newer /etc/hostname -printf '%p %T@\\n' 2>/dev/null | sort"
+
+
+def snapshot(inventory):
+    proc = subprocess.run(
+        [str(BIN / "ansible"), "-i", inventory, "all", "-m", "ansible.builtin.shell", "-a", WATCHED],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def build_deb(directory: Path, arch: str) -> None:
+    root = directory / ".build"
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN" / "control").write_text(
+        f"Package: aptstack-probe\nVersion: 1\nArchitecture: {arch}\nMaintainer: t <t@example.invalid>\n"
+        "Description: a package for another architecture\n"
+    )
+    subprocess.run(["dpkg-deb", "--build", str(root), str(directory / f"aptstack-probe_1_{arch}.deb")], check=True,
+                   capture_output=True)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("sources", "expected"),
+    [
+        ("FOREIGN_DEBS", "aptstack-probe_1_s390x.deb is built for s390x; this host installs all, amd64 packages"),
+        ([{"pocket": "backports"}], "pocket backports does not exist on Ubuntu; it has proposed"),
+    ],
+)
+def test_host_dependent_bad_sources_change_nothing(controller_compute_lab, tmp_path, sources, expected):
+    inventory = controller_compute_lab["inventory"]
+    if sources == "FOREIGN_DEBS":
+        build_deb(tmp_path, "s390x")
+        sources = [{"debs": str(tmp_path)}]
+    before = snapshot(inventory)
+    proc = subprocess.run(
+        [str(BIN / "aptstack"), "deploy", "-i", inventory, "-e", json.dumps({"aptstack_package_sources": sources})],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "APTSTACK_NO_DIAGNOSTICS": "1"},
+    )
+    assert proc.returncode != 0
+    assert expected in proc.stdout + proc.stderr
+    assert snapshot(inventory) == before
