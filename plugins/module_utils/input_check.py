@@ -136,5 +136,5 @@ def inventory_problems(groups: Mapping[str, list], addresses: Mapping[str, str],
         by_address.setdefault(address if isinstance(address, str) and address else host, []).append(host)
     for address, names in sorted(by_address.items()):
         if len(names) > 1:
-            problems.append(f"hosts {', '.join(names)} are one machine (address {address}), list it once")
+            problems.append(f"hosts {', '.join(sorted(names))} are one machine (address {address}), list it once")
     return problems
