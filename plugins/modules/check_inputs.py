@@ -19,7 +19,7 @@ description:
   - With O(variables), every extra variable and inventory variable named C(aptstack_*) or C(*_overrides)
     must be declared by some role's C(meta/argument_specs.yml), and every declared variable given must
     have the declared type. An unknown name is reported with the nearest declared names. The argument
-    specs are the only list of names: nothing else needs updating when a role declares a new option.
+    specs are the only list of names; nothing else needs updating when a role declares a new option.
   - Fails with one line that names every problem. Values are never printed (some are secrets).
 options:
   inventory:
