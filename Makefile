@@ -8,7 +8,7 @@ HOST_PACKAGES := debootstrap systemd-container iptables ethtool iproute2 openssh
 LAB ?= aio
 RELEASE ?= resolute
 
-.PHONY: aio test lint unit system molecule-aio molecule-controller-compute host-deps venv clean-labs
+.PHONY: aio test lint unit system reuse-test molecule-aio molecule-controller-compute host-deps venv clean-labs
 
 aio: host-deps venv
 	$(BIN)/aptstack up --name $(LAB) --release $(RELEASE)
@@ -25,6 +25,13 @@ unit: venv
 
 system: host-deps venv
 	$(BIN)/pytest -q -x tests/system
+
+# Deploy, verify, teardown, nothing left, deploy and verify again on one lab (about half an hour;
+# not part of `make test`). REUSE_LAB names the lab; REUSE_SUBNET and REUSE_TUNNEL_SUBNET its networks.
+REUSE_LAB ?= reuse
+reuse-test: host-deps venv
+	REUSE_LAB=$(REUSE_LAB) REUSE_SUBNET=$(REUSE_SUBNET) REUSE_TUNNEL_SUBNET=$(REUSE_TUNNEL_SUBNET) \
+		$(BIN)/pytest -q -x tests/reuse
 
 # molecule needs ansible-config and friends on PATH; it runs with the same strategy
 # as the aptstack command (mitogen, unless APTSTACK_MITOGEN=0).

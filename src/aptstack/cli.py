@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument("-i", "--inventory", required=True, help="Ansible inventory of the hosts")
     diagnose.add_argument("--failures", type=Path, help="a failure record to print first (APTSTACK_FAILURES_FILE)")
 
+    teardown = sub.add_parser("teardown", help="stop and purge what aptstack installed, so the hosts can be reused")
+    _playbook_args(teardown)
+    teardown.add_argument(
+        "--secrets", action="store_true", help="also remove the generated secrets and clouds.yaml beside the inventory"
+    )
+
     up = sub.add_parser("up", help="lab up (aio), deploy and verify")
     _lab_up_args(up, name_default="aio")
     up.add_argument("-e", "--extra-vars", action="append", default=[], help=EXTRA_VARS_HELP)
@@ -140,6 +146,10 @@ def cmd_deploy(args) -> int:
         status = cmd_playbook(args, "site", env={"APTSTACK_FAILURES_FILE": str(failures_file)})
         record = _read_json(failures_file)
     return _with_diagnostics(args.inventory, status, failure_causes(record), since=started, record=record)
+
+
+def cmd_teardown(args) -> int:
+    return cmd_playbook(args, "teardown", ["teardown_secrets=true"] if args.secrets else [])
 
 
 def cmd_verify(args) -> int:
@@ -383,6 +393,8 @@ def main(argv=None) -> int:
             return cmd_deploy(args)
         if args.command == "verify":
             return cmd_verify(args)
+        if args.command == "teardown":
+            return cmd_teardown(args)
         if args.command == "diagnose":
             headline = failure_lines(_read_json(args.failures)) if args.failures else []
             return collect_diagnostics(args.inventory, out=sys.stdout, headline=headline)

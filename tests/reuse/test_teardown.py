@@ -1,0 +1,107 @@
+"""A real host reused: deploy, verify, tear down, check that nothing is left, deploy and verify again.
+
+Takes a lab of its own and about half an hour, so `make test` does not run it; `make reuse-test`
+does, with the lab's name and networks in REUSE_LAB, REUSE_SUBNET and REUSE_TUNNEL_SUBNET."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+# Only when asked for: a plain `pytest` must not take a lab name someone else may be using.
+LAB = os.environ.get("REUSE_LAB")
+pytestmark = pytest.mark.skipif(not LAB, reason="set REUSE_LAB (make reuse-test) to run it")
+SUBNET = os.environ.get("REUSE_SUBNET")
+TUNNEL_SUBNET = os.environ.get("REUSE_TUNNEL_SUBNET")
+
+# What a host shows of itself: installed packages, unit files, active units, links, listening ports
+# and the entries of the directories services keep their configuration, state and logs in.
+SNAPSHOT = r"""
+set -u
+echo "== packages"; dpkg-query -W -f '${db:Status-Status} ${Package}\n' | awk '$1 == "installed" {print $2}'
+echo "== unit files"; systemctl list-unit-files --no-legend --plain | awk '{print $1}'
+echo "== active units"; systemctl list-units --no-legend --plain --state=active,failed,activating | awk '{print $1}'
+echo "== links"; ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1
+echo "== addresses"; ip -o addr show | awk '{print $2 " " $4}'
+echo "== ports"; ss -Hltnu | awk '{print $1 " " $5}'
+for dir in /etc /var/lib /var/log /var/cache /etc/apt/sources.list.d /etc/apt/preferences.d \
+    /etc/systemd/network /etc/systemd/system; do
+  echo "== $dir"; ls -A "$dir"
+done
+"""
+
+
+def aptstack(*args, check=True, timeout=3600):
+    proc = subprocess.run([str(BIN / "aptstack"), *args], capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"aptstack {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+        )
+    return proc
+
+
+def snapshot(lab: dict, host: dict) -> dict[str, set[str]]:
+    directory = Path(lab["inventory"]).parent
+    proc = subprocess.run(
+        [
+            "ssh", "-i", str(directory / "id_ed25519"), "-o", f"UserKnownHostsFile={directory / 'known_hosts'}",
+            "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", f"root@{host['address']}", "sh", "-s",
+        ],
+        input=SNAPSHOT, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    sections, current = {}, None
+    for line in proc.stdout.splitlines():
+        if line.startswith("== "):
+            current = sections.setdefault(line[3:], set())
+        elif line.strip() and current is not None:
+            current.add(line.strip())
+    return sections
+
+
+def differences(before: dict, after: dict) -> dict[str, dict[str, list[str]]]:
+    found = {}
+    for section in before.keys() | after.keys():
+        added = sorted(after.get(section, set()) - before.get(section, set()))
+        removed = sorted(before.get(section, set()) - after.get(section, set()))
+        if added or removed:
+            found[section] = {"left": added, "gone": removed}
+    return found
+
+
+@pytest.fixture(scope="module")
+def lab():
+    assert os.geteuid() == 0, "builds a real lab: run as root"
+    aptstack("lab", "down", "--name", LAB)
+    networks = [
+        *(["--subnet", SUBNET] if SUBNET else []),
+        *(["--tunnel-subnet", TUNNEL_SUBNET] if TUNNEL_SUBNET else []),
+    ]
+    the_lab = json.loads(aptstack("lab", "up", "--name", LAB, "--json", *networks).stdout)
+    try:
+        yield the_lab
+    finally:
+        aptstack("lab", "down", "--name", LAB, check=False)
+
+
+def test_teardown_leaves_the_host_as_it_was_and_it_deploys_again(lab):
+    inventory = lab["inventory"]
+    before = {host["name"]: snapshot(lab, host) for host in lab["hosts"]}
+    aptstack("deploy", "-i", inventory)
+    aptstack("verify", "-i", inventory)
+    deployed = {host["name"]: snapshot(lab, host) for host in lab["hosts"]}
+    # The check of the check: a deploy shows up in every section this test compares.
+    for name, state in deployed.items():
+        assert {"packages", "ports", "/var/lib", "unit files"} <= differences(before[name], state).keys()
+
+    aptstack("teardown", "-i", inventory, "--secrets")
+    for host in lab["hosts"]:
+        assert differences(before[host["name"]], snapshot(lab, host)) == {}, host["name"]
+    assert not (Path(inventory).parent / "secrets.yml").exists()
+
+    aptstack("deploy", "-i", inventory)
+    result = json.loads(aptstack("verify", "-i", inventory, "--json").stdout)
+    assert result["result"] == "passed"
