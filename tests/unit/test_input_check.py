@@ -109,9 +109,11 @@ def run_playbook(tmp_path, inventory_text, extra_vars, playbook):
 
 # Every case through site.yml; verify.yml imports the same play, so a few cases show it is there
 # (without a controller group verify.yml used to end in a Jinja error).
-PLAIN_CASES = [(case, "site") for case in sorted(BAD_INPUTS)] + [
-    (case, "verify") for case in ("empty inventory", "no controller", "unknown override")
-]
+PLAIN_CASES = (
+    [(case, "site") for case in sorted(BAD_INPUTS)]
+    + [(case, "verify") for case in ("empty inventory", "no controller", "unknown override")]
+    + [(case, "diagnose") for case in ("empty inventory", "hosts in no group", "two controllers")]
+)
 
 
 @pytest.mark.parametrize(("case", "playbook"), PLAIN_CASES)
@@ -158,6 +160,13 @@ def test_driver_refuses_bad_extra_vars_before_making_a_lab(monkeypatch, capfd):
     assert cli.main(["up", "--name", "inp", "-e", "aptstack_debug=maybe"]) == 2
     err = capfd.readouterr().err
     assert err.strip() == "aptstack: error: aptstack_debug must be a bool, got a str (extra variable)"
+
+
+def test_diagnose_checks_the_inventory_but_not_the_variables(tmp_path):
+    inventory_text, extra_vars, _message = BAD_INPUTS["unknown override"]
+    done = run_playbook(tmp_path, inventory_text, [*extra_vars, f"diagnose_dir={tmp_path / 'report'}"], "diagnose")
+    assert "ok: [localhost]" in done.stdout
+    assert "aptstack input check" not in done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("topology", lab.TOPOLOGIES)
