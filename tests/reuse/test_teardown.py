@@ -40,11 +40,18 @@ done
 """
 
 
+# Each command's whole output is kept here: a failed teardown's apt output is long.
+LOG_DIR = Path(os.environ.get("REUSE_LOG_DIR", "/tmp")) / f"aptstack-reuse-{LAB}"
+
+
 def aptstack(*args, check=True, timeout=3600):
     proc = subprocess.run([str(BIN / "aptstack"), *args], capture_output=True, text=True, timeout=timeout)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log = LOG_DIR / f"{len(list(LOG_DIR.iterdir())):02d}-{args[0]}.log"
+    log.write_text(proc.stdout + proc.stderr)
     if check and proc.returncode != 0:
         raise AssertionError(
-            f"aptstack {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+            f"aptstack {' '.join(args)} failed ({proc.returncode}), output in {log}:\n{proc.stderr[-2000:]}"
         )
     return proc
 
