@@ -40,7 +40,7 @@ done
 kept=$(apt-cache depends --recurse --installed --no-recommends --no-suggests --no-conflicts --no-breaks \
   --no-replaces --no-enhances {kept} 2>/dev/null | grep -v '^ ' | tr -d '<>' | sort -u)
 echo "== kept closure"; echo "$kept"
-echo "== kept files"; dpkg-query -L $kept 2>/dev/null
+echo "== kept files"; dpkg-query -L $kept 2>/dev/null || true
 """
 
 
