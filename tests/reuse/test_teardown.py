@@ -97,7 +97,12 @@ def without_kept(before: dict, after: dict) -> dict:
     trimmed["packages"] -= after.get("kept closure", set()) - before["packages"]
     for section, entries in trimmed.items():
         if section.startswith("/"):
-            trimmed[section] = {entry for entry in entries if f"{section}/{entry}" not in kept_files}
+            # A directory the kept packages share with the host's own (/etc/pam.d) is the host's.
+            trimmed[section] = {
+                entry
+                for entry in entries
+                if f"{section}/{entry}" not in kept_files or entry in before.get(section, set())
+            }
     return {**trimmed, **{section: before.get(section, set()) for section in ("kept files", "kept closure")}}
 
 
