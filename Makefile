@@ -8,8 +8,8 @@ HOST_PACKAGES := debootstrap systemd-container iptables ethtool iproute2 openssh
 LAB ?= aio
 RELEASE ?= resolute
 
-.PHONY: aio test lint sanity docs unit system molecule-aio molecule-controller-compute host-deps venv clean-labs \
-	overlay-check upgrade-check
+.PHONY: aio test lint sanity docs unit system reuse-test molecule-aio molecule-controller-compute host-deps \
+	venv clean-labs overlay-check upgrade-check
 
 aio: host-deps venv
 	$(BIN)/aptstack up --name $(LAB) --release $(RELEASE)
@@ -60,6 +60,13 @@ overlay-check: host-deps venv
 # The upgrade check passes a good nova rebuild and catches a deliberately broken one: one aio lab.
 upgrade-check: host-deps venv
 	$(BIN)/pytest -v -s -x tests/checks/test_upgrade.py
+
+# Deploy, verify, teardown, nothing left, deploy and verify again on one lab (about half an hour;
+# not part of `make test`). REUSE_LAB names the lab; REUSE_SUBNET and REUSE_TUNNEL_SUBNET its networks.
+REUSE_LAB ?= reuse
+reuse-test: host-deps venv
+	REUSE_LAB=$(REUSE_LAB) REUSE_SUBNET=$(REUSE_SUBNET) REUSE_TUNNEL_SUBNET=$(REUSE_TUNNEL_SUBNET) \
+		$(BIN)/pytest -q -x tests/reuse
 
 # molecule needs ansible-config and friends on PATH; it runs with the same strategy
 # as the aptstack command (mitogen, unless APTSTACK_MITOGEN=0).

@@ -57,6 +57,19 @@ def failure_message(result: dict) -> str:
     return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + " ..."
 
 
+# Lines of an unreachable result's message that say nothing about the cause (Ansible's and mitogen's
+# wrapping of the connection's own error).
+UNREACHABLE_NOISE = ("Task failed.", "EOF on stream; last 100 lines received:", "(traceback unavailable)")
+
+
+def unreachable_message(result: dict) -> str:
+    """The connection error of an unreachable host, on one line."""
+    text = str(result.get("msg") or "").removeprefix("Task failed: ")
+    lines = [line.strip() for line in text.splitlines()]
+    kept = [line for line in lines if line and line not in UNREACHABLE_NOISE]
+    return " / ".join(dict.fromkeys(kept)) or "(no message)"
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "aggregate"
@@ -75,7 +88,9 @@ class CallbackModule(CallbackBase):
                 "role": owning_role(task),
                 "task": task.get_name(),
                 "kind": kind,
-                "message": failure_message(result._result),
+                "message": unreachable_message(result._result)
+                if kind == "unreachable"
+                else failure_message(result._result),
             }
         )
 
@@ -104,6 +119,10 @@ class CallbackModule(CallbackBase):
             self._display.banner("FAILED TASKS")
             for failure in self._failures:
                 where = f"{failure['role']} : " if failure["role"] else ""
+                if failure["kind"] == "unreachable":
+                    # One line: the connection's own error says it all.
+                    self._display.display(f"{failure['host']} | unreachable | {failure['message']}", color="red")
+                    continue
                 self._display.display(f"{failure['host']} | {failure['kind']} | {where}{failure['task']}", color="red")
                 for line in failure["message"].splitlines():
                     self._display.display(f"    {line}", color="red")

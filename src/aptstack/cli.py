@@ -11,9 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import lab, report, runner, sources, upgrade
+from . import __version__, junit, lab, report, runner, sources, upgrade
 from .errors import AptstackError, UsageError
-from .releases import DEFAULT_RELEASE
+from .releases import DEFAULT_RELEASE, RELEASES
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,6 +23,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="aptstack", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"aptstack {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     lab_parser = sub.add_parser("lab", help="manage local lab hosts")
@@ -31,11 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
     _lab_up_args(lab_up)
     lab_up.add_argument("--json", action="store_true", help="print the lab as JSON")
     lab_down = lab_sub.add_parser("down", help="stop and remove a lab")
-    lab_down.add_argument("--name", required=True)
+    lab_down.add_argument("--name", required=True, help="the lab to remove")
     lab_list = lab_sub.add_parser("list", help="list labs and their state")
-    lab_list.add_argument("--json", action="store_true")
+    lab_list.add_argument("--json", action="store_true", help="print the labs as JSON")
     lab_reports = lab_sub.add_parser("reports", help="print the summaries of a lab's failure reports")
-    lab_reports.add_argument("--name", required=True)
+    lab_reports.add_argument("--name", required=True, help="the lab whose reports to print")
     lab_reports.add_argument("--since", type=float, default=0.0, help="only reports written after this Unix time")
 
     for name, help_text in (("deploy", "deploy OpenStack"), ("verify", "boot a server and ping it")):
@@ -46,26 +47,35 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "verify":
             cmd.add_argument("--json", action="store_true", help="print the check's result object")
             cmd.add_argument("--keep", action="store_true", help="keep the test resources")
+            _junit_arg(cmd)
 
     diagnose = sub.add_parser("diagnose", help="collect journals, configs and OVN/nova state of every host")
-    diagnose.add_argument("-i", "--inventory", required=True)
+    diagnose.add_argument("-i", "--inventory", required=True, help="Ansible inventory of the hosts")
     diagnose.add_argument("--failures", type=Path, help="a failure record to print first (APTSTACK_FAILURES_FILE)")
 
     upgrade_cmd = sub.add_parser(
         "upgrade", help="upgrade a running cloud to the packages under test and check that it survived"
     )
-    upgrade_cmd.add_argument("-i", "--inventory", required=True)
-    upgrade_cmd.add_argument("-e", "--extra-vars", action="append", default=[])
+    upgrade_cmd.add_argument("-i", "--inventory", required=True, help="Ansible inventory of the hosts")
+    upgrade_cmd.add_argument("-e", "--extra-vars", action="append", default=[], help=EXTRA_VARS_HELP)
     upgrade_cmd.add_argument("--json", action="store_true", help="print the upgrade report as JSON")
     sources.add_arguments(upgrade_cmd)
 
     versions = sub.add_parser("versions", help="each host's OpenStack, OVN/OVS, libvirt and QEMU packages and origins")
-    versions.add_argument("-i", "--inventory", required=True)
+    versions.add_argument("-i", "--inventory", required=True, help="Ansible inventory of the hosts")
     versions.add_argument("--json", action="store_true", help="print the reports as one JSON object, by host")
+
+    teardown = sub.add_parser("teardown", help="stop and purge what aptstack installed, so the hosts can be reused")
+    _playbook_args(teardown)
+    teardown.add_argument(
+        "--secrets", action="store_true", help="also remove the generated secrets and clouds.yaml beside the inventory"
+    )
 
     up = sub.add_parser("up", help="lab up (aio), deploy and verify")
     _lab_up_args(up, name_default="aio")
-    up.add_argument("-e", "--extra-vars", action="append", default=[])
+    up.add_argument("-e", "--extra-vars", action="append", default=[], help=EXTRA_VARS_HELP)
+    up.add_argument("--json", action="store_true", help="print the summary as a JSON object (progress goes to stderr)")
+    _junit_arg(up)
     sources.add_arguments(up)
     up.add_argument(
         "--upgrade-to",
@@ -75,21 +85,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXTRA_VARS_HELP = "a variable for the playbooks: name=value, YAML/JSON, or @file (repeatable)"
+
+
+def _junit_arg(cmd):
+    cmd.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML, one test case per check")
+
+
 def _lab_up_args(cmd, name_default=None):
-    cmd.add_argument("--name", required=name_default is None, default=name_default)
-    cmd.add_argument("--topology", default="aio", help=f"one of {', '.join(lab.TOPOLOGIES)}")
+    cmd.add_argument("--name", required=name_default is None, default=name_default, help="the lab's name")
+    cmd.add_argument("--topology", default="aio", choices=list(lab.TOPOLOGIES), help="hosts and their groups")
     cmd.add_argument("--computes", type=int, default=1, help="compute hosts (controller-compute)")
-    cmd.add_argument("--release", default=DEFAULT_RELEASE)
+    cmd.add_argument("--release", default=DEFAULT_RELEASE, choices=list(RELEASES), help="the hosts' distribution")
     cmd.add_argument("--subnet", help="management network (default: a free /24 in 10.213.0.0/16)")
     cmd.add_argument("--tunnel-subnet", help="tunnel network (default: a free /24)")
 
 
 def _playbook_args(cmd):
-    cmd.add_argument("-i", "--inventory", required=True)
-    cmd.add_argument("-e", "--extra-vars", action="append", default=[])
-    cmd.add_argument("--tags")
-    cmd.add_argument("--skip-tags")
-    cmd.add_argument("-v", "--verbose", action="count", default=0)
+    cmd.add_argument("-i", "--inventory", required=True, help="Ansible inventory: groups controller and compute")
+    cmd.add_argument("-e", "--extra-vars", action="append", default=[], help=EXTRA_VARS_HELP)
+    cmd.add_argument("--tags", help="only run tasks with these tags (comma-separated; e.g. a role's name)")
+    cmd.add_argument("--skip-tags", help="skip tasks with these tags (comma-separated)")
+    cmd.add_argument("-v", "--verbose", action="count", default=0, help="more Ansible output (repeatable)")
 
 
 def _log(message: str) -> None:
@@ -131,12 +148,30 @@ def cmd_lab(args) -> int:
     return 0
 
 
-def cmd_playbook(args, playbook: str, extra=(), stdout=None) -> int:
+def cmd_playbook(args, playbook: str, extra=(), stdout=None, env=None) -> int:
+    """Check the inputs (one line and exit status 2 when they are wrong), then run the playbook."""
+    extra_vars = [*args.extra_vars, *extra]
+    runner.check_inputs(args.inventory, extra_vars)
     argv = runner.playbook_argv(
-        playbook, args.inventory, [*args.extra_vars, *extra],
+        playbook, args.inventory, extra_vars,
         tags=args.tags, skip_tags=args.skip_tags, verbose=args.verbose,
     )  # fmt: skip
-    return runner.run_playbook(argv, stdout=stdout)
+    return runner.run_playbook(argv, env=env, stdout=stdout)
+
+
+def cmd_deploy(args) -> int:
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="aptstack-deploy-") as tmp:
+        failures_file = Path(tmp) / "failures.json"
+        status = cmd_playbook(
+            args, "site", sources.extra_vars(args), env={"APTSTACK_FAILURES_FILE": str(failures_file)}
+        )
+        record = _read_json(failures_file)
+    return _with_diagnostics(args.inventory, status, failure_causes(record), since=started, record=record)
+
+
+def cmd_teardown(args) -> int:
+    return cmd_playbook(args, "teardown", ["teardown_secrets=true"] if args.secrets else [])
 
 
 def cmd_versions(args) -> int:
@@ -164,8 +199,7 @@ def cmd_upgrade(args) -> int:
 def run_upgrade(inventory: str, extra_vars, source_vars, as_json: bool = False) -> int:
     """Before (versions, canaries), the upgrade (site.yml with the sources), after (what changed,
     the canaries, nova-status), and a fresh verify; then the report, whose verdict is the exit status."""
-    if not Path(inventory).exists():
-        raise UsageError(f"inventory {inventory} does not exist")
+    runner.check_inputs(inventory, [*extra_vars, *source_vars])
     directory = upgrade.report_dir(inventory)
     steps: dict = dict.fromkeys(upgrade.STEPS)
     failed_tasks: list[str] = []
@@ -209,32 +243,70 @@ def cmd_verify(args) -> int:
         extra.append("verify_keep=true")
     report_dir, started = new_report_dir(args.inventory), time.time()
     with tempfile.TemporaryDirectory(prefix="aptstack-verify-") as tmp:
-        result_file = Path(tmp) / "result.json"
+        result_file, failures_file = Path(tmp) / "result.json", Path(tmp) / "failures.json"
         extra += [f"verify_result_file={result_file}", f"verify_diagnose_dir={report_dir}"]
+        env = {"APTSTACK_FAILURES_FILE": str(failures_file)}
         with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
-            status = cmd_playbook(args, "verify", extra, stdout=sys.stderr if args.json else None)
-            result = _read_json(result_file) or {"result": "failed", "failures": ["the check wrote no result"]}
+            status = cmd_playbook(args, "verify", extra, stdout=sys.stderr if args.json else None, env=env)
+            record = _read_json(failures_file)
+            result = verify_result(_read_json(result_file), status, record)
+            status = status or (0 if result["result"] == "passed" else 1)
             headline = [f"verify FAILED: {failure}" for failure in result.get("failures", [])]
-            status = _with_diagnostics(args.inventory, status, headline, report_dir, since=started)
+            status = _with_diagnostics(args.inventory, status, headline, report_dir, since=started, record=record)
+        if args.junit:
+            junit.write(args.junit, junit.verify_cases(result))
         if args.json:
             print(json.dumps(result, indent=2, sort_keys=True))
     return status
 
 
+def verify_result(result: dict, status: int, record: dict) -> dict:
+    """The check's result object; "failed", naming the cause, whenever the run did not pass."""
+    causes = failure_causes(record)
+    if not result:
+        return {"result": "failed", "failures": causes or [f"the check wrote no result (exit {status})"]}
+    if status and result.get("result") == "passed":
+        result = {**result, "result": "failed", "failures": [*result.get("failures", []), *causes]}
+    return result
+
+
+def failure_causes(record: dict) -> list[str]:
+    """One line per failure of a run record: "host X unreachable: ..." or "X: role : task: message"."""
+    causes = []
+    for failure in record.get("failures", []):
+        first = (failure.get("message") or "").splitlines()[:1]
+        if failure.get("kind") == "unreachable":
+            causes.append(f"host {failure['host']} unreachable: {first[0] if first else ''}".rstrip(": "))
+        else:
+            role = f"{failure['role']} : " if failure.get("role") else ""
+            causes.append(f"{failure['host']}: {role}{failure['task']}" + (f": {first[0]}" if first else ""))
+    return causes
+
+
+def unreachable_hosts(record: dict) -> list[str]:
+    return sorted({f["host"] for f in record.get("failures", []) if f.get("kind") == "unreachable"})
+
+
 def _with_diagnostics(
-    inventory: str, status: int, headline=(), report_dir: Path | None = None, since: float = 0
+    inventory: str, status: int, headline=(), report_dir: Path | None = None, since: float = 0, record=None
 ) -> int:
     """After a failed run, collect journals, configs and OVN/nova state in one place.
 
     A report the run already wrote into report_dir (the verify playbook does, before it removes
-    its servers) is summarized as it is."""
+    its servers) is summarized as it is. Hosts the run could not reach are left out: a second
+    attempt would only repeat the connection error. When only unreachable hosts failed there is
+    nothing to collect: the run's FAILED TASKS block already named each host and its error."""
     if status == 0 or os.environ.get("APTSTACK_NO_DIAGNOSTICS"):
         return status
     if report_dir is not None and (report_dir / "report.txt").exists():
         summarize_report(report_dir, out=sys.stderr, headline=headline)
         return status
+    record = record or {}
+    unreachable = unreachable_hosts(record)
+    if unreachable and all(f.get("kind") == "unreachable" for f in record.get("failures", [])):
+        return status
     print("aptstack: run failed; collecting diagnostics", file=sys.stderr)
-    collect_diagnostics(inventory, out=sys.stderr, headline=headline, since=since)
+    collect_diagnostics(inventory, out=sys.stderr, headline=headline, since=since, skip_hosts=unreachable)
     return status
 
 
@@ -255,14 +327,15 @@ def new_report_dir(inventory: str) -> Path:
     return Path(inventory).resolve().parent / "diagnostics" / time.strftime("%Y%m%d-%H%M%S")
 
 
-def collect_diagnostics(inventory: str, out, headline=(), since: float = 0) -> int:
+def collect_diagnostics(inventory: str, out, headline=(), since: float = 0, skip_hosts=()) -> int:
     """Run the diagnose playbook, then print what failed, the report's digest and where the report is.
 
-    Service log errors from before `since` (Unix time; 0 keeps all) are left out."""
+    Service log errors from before `since` (Unix time; 0 keeps all) are left out; so are skip_hosts."""
     report_dir = new_report_dir(inventory)
     argv = runner.playbook_argv(
-        "diagnose", inventory, [f"diagnose_dir={report_dir}", f"diagnostics_since={int(since)}"]
-    )
+        "diagnose", inventory, [f"diagnose_dir={report_dir}", f"diagnostics_since={int(since)}"],
+        limit=":".join(["all", *(f"!{host}" for host in skip_hosts)]) if skip_hosts else None,
+    )  # fmt: skip
     status = runner.run_playbook(argv, stdout=sys.stderr)
     if not (report_dir / "report.txt").exists():
         print("\n".join([*headline, f"aptstack: the diagnose playbook wrote no report (exit {status})"]), file=out)
@@ -304,6 +377,8 @@ def cmd_up(args) -> int:
         raise UsageError("--upgrade-to needs the packages under test: --proposed, --ppa, --cloud-archive or --debs")
     # With --upgrade-to the cloud is deployed from the release first; the sources are the upgrade's.
     deploy_sources = [] if args.upgrade_to else source_vars
+    # Wrong extra variables are refused before a lab is made for them.
+    runner.check_inputs(None, [*args.extra_vars, *source_vars])
     timings = {}
     started = time.monotonic()
     the_lab, _changed = lab.up(
@@ -314,6 +389,8 @@ def cmd_up(args) -> int:
     inventory = the_lab.summary()["inventory"]
     status = 0
     roles, check, failures = {}, {}, {}
+    # With --json, stdout carries the summary object only.
+    output = sys.stderr if args.json else None
     with tempfile.TemporaryDirectory(prefix="aptstack-up-") as tmp:
         role_file, check_file = Path(tmp) / "roles.json", Path(tmp) / "check.json"
         failures_file = Path(tmp) / "failures.json"
@@ -325,24 +402,51 @@ def cmd_up(args) -> int:
             env = {"APTSTACK_FAILURES_FILE": str(failures_file)}
             if step == "site":
                 env["APTSTACK_TIMINGS_FILE"] = str(role_file)
-            status = runner.run_playbook(argv, env=env)
+            status = runner.run_playbook(argv, env=env, stdout=output)
             failures = _read_json(failures_file)
-            status = _with_diagnostics(inventory, status, failure_lines(failures), report_dir, since=step_started_at)
+            if step == "verify":
+                check = verify_result(_read_json(check_file), status, failures)
+                status = status or (0 if check["result"] == "passed" else 1)
+            status = _with_diagnostics(
+                inventory, status, failure_lines(failures), report_dir, since=step_started_at, record=failures
+            )
             timings["deploy" if step == "site" else step] = time.monotonic() - step_started
             if status:
                 break
         roles = _read_json(role_file).get("roles", {})
-        check = _read_json(check_file)
     if args.upgrade_to and not status:
         upgrade_started = time.monotonic()
-        status = run_upgrade(inventory, args.extra_vars, source_vars)
+        status = run_upgrade(inventory, args.extra_vars, source_vars, as_json=args.json)
         timings["upgrade"] = time.monotonic() - upgrade_started
     memory = {node.hostname: lab.node_memory(the_lab, node) for node in the_lab.nodes}
     tested = sources.under_test_lines(sources.read_reports(inventory)) if source_vars else []
+    if args.junit:
+        junit.write(args.junit, junit.up_cases(timings, failure_causes(failures), check))
+    if args.json:
+        summary = up_summary(the_lab, inventory, timings, roles, check, status, memory)
+        print(
+            json.dumps(
+                {**summary, "under_test": tested, "failures": failure_causes(failures)}, indent=2, sort_keys=True
+            )
+        )
+        return status
     print(format_up_summary(the_lab, inventory, timings, roles, check, status, memory, tested))
     if status:
         print("\n".join(failure_lines(failures)))
     return status
+
+
+def up_summary(the_lab, inventory, timings, roles, check, status, memory) -> dict:
+    """What `aptstack up` prints, as an object: the lab, step and role times, the check, memory."""
+    return {
+        "lab": {"name": the_lab.name, "topology": the_lab.topology, "release": the_lab.release},
+        "inventory": str(inventory),
+        "timings_s": {step: round(seconds, 1) for step, seconds in timings.items()},
+        "deploy_roles_s": {name: round(seconds, 1) for name, seconds in (roles or {}).items()},
+        "check": check or None,
+        "memory_bytes": memory or {},
+        "result": "failed" if status else "passed",
+    }
 
 
 def _read_json(path: Path) -> dict:
@@ -386,11 +490,11 @@ def main(argv=None) -> int:
         if args.command == "lab":
             return cmd_lab(args)
         if args.command == "deploy":
-            started = time.time()
-            status = cmd_playbook(args, "site", sources.extra_vars(args))
-            return _with_diagnostics(args.inventory, status, since=started)
+            return cmd_deploy(args)
         if args.command == "verify":
             return cmd_verify(args)
+        if args.command == "teardown":
+            return cmd_teardown(args)
         if args.command == "versions":
             return cmd_versions(args)
         if args.command == "upgrade":

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import host
-from .errors import AptstackError
+from .errors import AptstackError, UsageError
 from .releases import BASE_PACKAGES, Release
 
 # The newest Debian release ships current keyrings for both Debian and Ubuntu
@@ -39,24 +39,55 @@ def locked(path: Path):
 
 
 def keyring_path(release: Release) -> Path:
+    """Where a fetched keyring is cached."""
     return host.cache_dir() / "keyrings" / Path(release.keyring_file).name
 
 
-def ensure_keyring(release: Release, log=print) -> Path:
-    """Fetch the release's archive keyring package (signature-checked by apt) and extract it."""
+# The machine's root; tests point it elsewhere.
+SYSTEM_ROOT = Path("/")
+
+
+def system_keyring(release: Release, root: Path | None = None) -> Path:
+    """The keyring the machine's own package (ubuntu-keyring, debian-archive-keyring) installs."""
+    return (root or SYSTEM_ROOT) / release.keyring_file
+
+
+def select_keyring(release: Release, root: Path | None = None, cache: Path | None = None) -> Path | None:
+    """The keyring debootstrap verifies the release with: the machine's own when its package is
+    installed (both distributions package both keyrings), else one fetched earlier; None when it
+    has to be fetched."""
+    for candidate in (system_keyring(release, root), cache or keyring_path(release)):
+        if candidate.is_file() and candidate.stat().st_size > 0:
+            return candidate
+    return None
+
+
+def ensure_keyring(release: Release, log=print, fetch=False) -> Path:
+    """The machine's keyring for the release, else a fetched one (fetched first when missing, or
+    when fetch is true: the machine's keyring may predate the release's signing key)."""
+    selected = None if fetch else select_keyring(release)
+    if selected is not None:
+        return selected
     target = keyring_path(release)
-    if target.exists():
+    if target.exists() and not fetch:
         return target
     with locked(target.parent / ".lock"):
-        if target.exists():
+        if target.exists() and not fetch:
             return target
+        install = f"install {release.keyring_package} (apt-get install {release.keyring_package})"
+        if not Path(HOST_DEBIAN_KEYRING).is_file():
+            raise UsageError(f"no {system_keyring(release)} on this machine, nor a keyring to fetch it with: {install}")
+        try:
+            mirror = host.debian_mirror()
+        except UsageError as exc:
+            raise UsageError(f"{exc}; or {install}") from None
         log(f"fetching {release.keyring_package} from Debian {KEYRING_SOURCE_SUITE}")
         with tempfile.TemporaryDirectory(prefix="aptstack-keyring-") as tmp:
             work = Path(tmp)
             for sub in ("lists/partial", "cache/archives/partial", "parts", "prefs"):
                 (work / sub).mkdir(parents=True)
             (work / "sources.list").write_text(
-                f"deb [signed-by={HOST_DEBIAN_KEYRING}] {host.debian_mirror()} {KEYRING_SOURCE_SUITE} main\n"
+                f"deb [signed-by={HOST_DEBIAN_KEYRING}] {mirror} {KEYRING_SOURCE_SUITE} main\n"
             )
             apt_opts = [
                 f"-oDir::Etc::SourceList={work}/sources.list",
@@ -101,26 +132,17 @@ def ensure_rootfs(release: Release, log=print) -> Path:
             return target
         keyring = ensure_keyring(release, log)
         building = target.parent / f".{release.name}.building"
-        if building.exists():
-            shutil.rmtree(building)
         started = time.monotonic()
-        log(f"building {release.name} root filesystem with debootstrap (cached afterwards)")
-        packages = ",".join((*BASE_PACKAGES, *release.extra_packages))
-        # An empty mirror argument: debootstrap's script supplies its distribution's default.
-        host.run(
-            [
-                "debootstrap",
-                "--variant=minbase",
-                f"--include={packages}",
-                f"--keyring={keyring}",
-                f"--cache-dir={apt_archive_cache(release)}",
-                release.name,
-                building,
-                "",
-                release.script,
-            ],
-            timeout=1800,
-        )
+        log(f"building {release.name} root filesystem with debootstrap (cached afterwards, keyring {keyring})")
+        try:
+            _debootstrap(release, building, keyring)
+        except AptstackError as exc:
+            # A machine's own keyring can be older than the release's signing key: fetch the
+            # release's current keyring and try once more.
+            if not should_refetch(release, keyring, str(exc)):
+                raise
+            log(f"{keyring} does not verify {release.name}: {exc}")
+            _debootstrap(release, building, ensure_keyring(release, log, fetch=True))
         _prepare_cached_rootfs(building)
         (building / ".aptstack-complete").write_text(f"{time.time()}\n")
         if target.exists():
@@ -128,6 +150,37 @@ def ensure_rootfs(release: Release, log=print) -> Path:
         building.rename(target)
         log(f"built {release.name} root filesystem in {time.monotonic() - started:.0f}s")
     return target
+
+
+# debootstrap's words for a Release file its keyring cannot verify.
+SIGNATURE_ERRORS = ("signature", "Release signed by unknown key", "NO_PUBKEY", "EXPKEYSIG", "gpgv")
+
+
+def should_refetch(release: Release, keyring: Path, error: str) -> bool:
+    """Whether a failed debootstrap deserves a second try with a freshly fetched keyring: it used
+    the machine's keyring, and failed verifying the archive's signature."""
+    return keyring != keyring_path(release) and any(word in error for word in SIGNATURE_ERRORS)
+
+
+def _debootstrap(release: Release, building: Path, keyring: Path) -> None:
+    if building.exists():
+        shutil.rmtree(building)
+    packages = ",".join((*BASE_PACKAGES, *release.extra_packages))
+    # An empty mirror argument: debootstrap's script supplies its distribution's default.
+    host.run(
+        [
+            "debootstrap",
+            "--variant=minbase",
+            f"--include={packages}",
+            f"--keyring={keyring}",
+            f"--cache-dir={apt_archive_cache(release)}",
+            release.name,
+            building,
+            "",
+            release.script,
+        ],
+        timeout=1800,
+    )
 
 
 def apt_archive_cache(release: Release) -> Path:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from .errors import UsageError
@@ -78,8 +81,12 @@ def ansible_env(extra: dict | None = None) -> dict:
     return env
 
 
-def playbook_argv(playbook: str, inventory: str, extra_vars=(), tags=None, skip_tags=None, check=False, verbose=0):
+def playbook_argv(
+    playbook: str, inventory: str, extra_vars=(), tags=None, skip_tags=None, check=False, verbose=0, limit=None
+):
     argv = [_ansible_playbook(), "-i", inventory, f"{COLLECTION}.{playbook}"]
+    if limit:
+        argv += ["--limit", limit]
     for item in extra_vars:
         argv += ["-e", item]
     if tags:
@@ -109,6 +116,57 @@ def run_playbook(argv: list[str], env: dict | None = None, stdout=None) -> int:
     if not Path(inventory).exists():
         raise UsageError(f"inventory {inventory} does not exist")
     return subprocess.call(argv, env=ansible_env(env), stdout=stdout)
+
+
+# A stand-in host for checking extra variables before a lab exists (`aptstack up`): the check
+# play runs on localhost only, so this address is never contacted.
+STAND_IN_INVENTORY = (
+    "all:\n  children:\n    controller: {hosts: {input-check: {ansible_host: 192.0.2.1}}}\n"
+    "    compute: {hosts: {input-check: {}}}\n"
+)
+
+
+def check_inputs(inventory: str | None, extra_vars=()) -> None:
+    """Run the collection's input check (the first play of site.yml and verify.yml) on its own,
+    quietly, and raise UsageError with its one line when the inventory or a variable is wrong.
+    Without an inventory only the extra variables are checked. Contacts no host, changes nothing."""
+    with tempfile.TemporaryDirectory(prefix="aptstack-check-") as tmp:
+        if inventory is None:
+            inventory = str(Path(tmp) / "inventory.yml")
+            Path(inventory).write_text(STAND_IN_INVENTORY)
+        record_file = Path(tmp) / "failures.json"
+        argv = playbook_argv("check_inputs", inventory, extra_vars)
+        if not Path(inventory).exists():
+            raise UsageError(f"inventory {inventory} does not exist")
+        done = subprocess.run(
+            argv, env=ansible_env({"APTSTACK_FAILURES_FILE": str(record_file), "ANSIBLE_FORCE_COLOR": "0"}),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode == 0:
+            return
+        raise UsageError(input_check_message(inventory, done.stdout, _read_record(record_file), done.returncode))
+
+
+def input_check_message(inventory: str, output: str, record: dict, status: int) -> str:
+    """One line for a failed input check: why the inventory did not parse, else the check's own message."""
+    if "Unable to parse" in output:
+        plugin = "yaml" if inventory.endswith((".yml", ".yaml")) else "ini"
+        reasons = re.findall(r"Failed to parse inventory with '(\w+)' plugin: (.*)", output)
+        reason = next((text for name, text in reasons if name == plugin), reasons[0][1] if reasons else "")
+        return f"inventory {inventory} could not be parsed" + (f": {reason.strip()}" if reason else "")
+    for failure in record.get("failures", []):
+        message = failure.get("message", "")
+        if "aptstack input check: " in message:
+            return message.split("aptstack input check: ", 1)[1].splitlines()[0]
+    errors = [line for line in output.splitlines() if line.startswith("[ERROR]")]
+    return errors[-1].removeprefix("[ERROR]: ") if errors else f"the input check failed (exit {status})"
+
+
+def _read_record(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,13 +1,16 @@
+import argparse
+import json
+
 import pytest
 
-from aptstack import cli, runner
+from aptstack import __version__, cli, runner
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["lab", "up", "--name", "t", "--topology", "mesh"], "unknown topology"),
-        (["lab", "up", "--name", "t", "--release", "bionic"], "unknown release"),
+        (["lab", "up", "--name", "t", "--topology", "mesh"], "invalid choice: 'mesh'"),
+        (["lab", "up", "--name", "t", "--release", "bionic"], "invalid choice: 'bionic'"),
         (["lab", "up"], "required: --name"),
         (["frobnicate"], "invalid choice"),
         (["deploy", "-i", "/nonexistent/inventory.yml"], "does not exist"),
@@ -140,3 +143,60 @@ def test_versions_reports_name_what_came_from_a_source_under_test(tmp_path):
     assert table[0] == "== h1 (resolute)"
     assert table[2].split() == ["nova-common", "nova", "3:33.0.0+local1", "local", "overlay"]
     assert table[-1].startswith("note: resolute-proposed has nothing newer")
+
+
+def test_unreachable_host_is_one_cause_and_no_diagnostics_run(tmp_path, capfd):
+    inventory = tmp_path / "inventory.yml"
+    host = "{ghost: {ansible_host: 127.0.0.1, ansible_port: 1, ansible_user: nobody}}"
+    inventory.write_text(
+        f"all:\n  children:\n    controller: {{hosts: {host}}}\n    compute: {{hosts: {{ghost: {{}}}}}}\n"
+    )
+    status = cli.main(["verify", "-i", str(inventory), "--json"])
+    out, err = capfd.readouterr()
+    assert status != 0
+    result = json.loads(out)
+    assert result["result"] == "failed"
+    assert result["failures"] == ["host ghost unreachable: ssh: connect to host 127.0.0.1 port 1: Connection refused"]
+    # Said once in the run's FAILED TASKS block, on one line; no second attempt to reach it for diagnostics.
+    assert [line for line in err.splitlines() if line.startswith("ghost | ")] == [
+        "ghost | unreachable | ssh: connect to host 127.0.0.1 port 1: Connection refused"
+    ]
+    assert "collecting diagnostics" not in err
+    assert "wrote no report" not in err
+    assert not (tmp_path / "diagnostics").exists()
+
+
+def test_verify_result_fails_whenever_the_run_did_not_pass():
+    passed = {"result": "passed", "failures": []}
+    assert cli.verify_result(passed, 0, {}) == passed
+    record = {
+        "failures": [{"host": "c", "kind": "failed", "role": "verify", "task": "Finish", "message": "boom\nmore"}]
+    }
+    assert cli.verify_result(passed, 2, record) == {"result": "failed", "failures": ["c: verify : Finish: boom"]}
+    assert cli.verify_result({}, 0, {})["failures"] == ["the check wrote no result (exit 0)"]
+
+
+def test_every_option_has_help_and_choices_are_listed(capsys):
+    def walk(parser):
+        yield parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from walk(sub)
+
+    for parser in walk(cli.build_parser()):
+        for action in parser._actions:
+            if action.option_strings and action.dest != "help":
+                assert action.help, f"{parser.prog} {action.option_strings[0]} has no help"
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["lab", "up", "--help"])
+    text = capsys.readouterr().out
+    assert "{resolute,noble,trixie}" in text
+    assert "{aio,controller-compute}" in text
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"aptstack {__version__}"

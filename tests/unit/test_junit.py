@@ -1,0 +1,84 @@
+"""JUnit XML of a check: one test case per check of each server, failures where they belong."""
+
+import json
+import xml.etree.ElementTree as ET
+
+from aptstack import cli, junit
+
+
+def server(host, failures=()):
+    return {
+        "inventory_host": host,
+        "failures": list(failures),
+        "timings": {"first_ping_s": 20.5, "floating_ping_s": 22.0},
+    }
+
+
+def cases_of(xml_bytes):
+    suite = ET.fromstring(xml_bytes).find("testsuite")
+    return suite, {
+        (case.get("classname"), case.get("name")): (
+            case.find("failure").get("message") if case.find("failure") is not None else None,
+            case.find("skipped") is not None,
+        )
+        for case in suite.findall("testcase")
+    }
+
+
+def test_each_server_check_is_a_case_and_a_failure_lands_on_its_check(tmp_path):
+    result = {
+        "result": "failed",
+        "servers": [server("c1"), server("c2", ["floating-address ping: no answer after 120 s"])],
+        "failures": ["c2: floating-address ping: no answer after 120 s"],
+        "cleanup": {"kept": False, "left": []},
+    }
+    path = tmp_path / "junit.xml"
+    junit.write(path, junit.verify_cases(result))
+    suite, cases = cases_of(path.read_bytes())
+    assert suite.get("tests") == "9"
+    assert suite.get("failures") == "1"
+    assert cases[("verify.c2", "floating-address ping")] == ("floating-address ping: no answer after 120 s", False)
+    assert cases[("verify.c1", "floating-address ping")] == (None, False)
+    assert cases[("verify", "cleanup")] == (None, False)
+    assert ("verify", "boot check") not in cases
+
+
+def test_a_check_that_failed_before_any_server_is_one_failed_case():
+    result = {"result": "failed", "failures": ["host ghost unreachable: refused"]}
+    _suite, cases = cases_of(junit.to_xml(junit.verify_cases(result)))
+    assert cases == {("verify", "boot check"): ("host ghost unreachable: refused", False)}
+
+
+def test_cleanup_left_and_kept():
+    left = {
+        "result": "failed",
+        "servers": [server("c1")],
+        "failures": ["cleanup: 1 left"],
+        "cleanup": {"left": [{"name": "r"}]},
+    }
+    _suite, cases = cases_of(junit.to_xml(junit.verify_cases(left)))
+    assert cases[("verify", "cleanup")] == ("cleanup: 1 left; left: r", False)
+    kept = {"result": "passed", "servers": [server("c1")], "failures": [], "cleanup": {"kept": True}}
+    _suite, cases = cases_of(junit.to_xml(junit.verify_cases(kept)))
+    assert cases[("verify", "cleanup")] == (None, True)
+
+
+def test_up_with_a_failed_deploy_skips_the_check():
+    _suite, cases = cases_of(junit.to_xml(junit.up_cases({"lab": 4.0, "deploy": 80.0}, ["h: mysql : Install: x"], {})))
+    assert cases == {("up", "deploy"): ("h: mysql : Install: x", False), ("verify", "boot check"): (None, True)}
+
+
+def test_up_summary_is_a_json_object():
+    class FakeLab:
+        name, topology, release = "inp", "aio", "resolute"
+
+    summary = cli.up_summary(FakeLab(), "/inv.yml", {"lab": 4.04, "deploy": 300.0}, {"nova": 12.34}, {}, 1, {"h": 2})
+    assert json.loads(json.dumps(summary)) == {
+        "lab": {"name": "inp", "topology": "aio", "release": "resolute"},
+        "inventory": "/inv.yml",
+        "timings_s": {"lab": 4.0, "deploy": 300.0},
+        "deploy_roles_s": {"nova": 12.3},
+        "check": None,
+        "memory_bytes": {"h": 2},
+        "result": "failed",
+    }
