@@ -16,15 +16,22 @@ BIN = Path(sys.executable).parent
 WATCHED = "find /etc /var/lib/aptstack -xdev -newer /etc/hostname -printf '%p %T@\\n' 2>/dev/null | sort"
 
 
-def snapshot(inventory):
+def snapshot(inventory) -> dict:
+    """Each host's files under /etc and /var/lib/aptstack changed since the host was made, with times."""
     proc = subprocess.run(
-        [str(BIN / "ansible"), "-i", inventory, "all", "-m", "ansible.builtin.shell", "-a", WATCHED],
+        [str(BIN / "ansible"), "-i", inventory, "all", "-o", "-m", "ansible.builtin.shell", "-a", WATCHED],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    return proc.stdout
+    # One line per host: "<host> | CHANGED | rc=0 | (stdout) <its output, newlines escaped>".
+    found = {}
+    for line in proc.stdout.splitlines():
+        if " | rc=" in line:
+            found[line.split(" | ", 1)[0]] = line.split("(stdout)", 1)[-1]
+    assert len(found) == 2, proc.stdout
+    return found
 
 
 def build_deb(directory: Path, arch: str) -> None:
