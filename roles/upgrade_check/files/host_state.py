@@ -82,8 +82,8 @@ def leftovers():
 
 def errors(since, patterns):
     """One line per logged event. oslo.log writes every line of a traceback with the event's own
-    time and process id; an event is shown by its first line, and by its last (the exception)
-    when the first only says "Traceback"."""
+    time and process id; an event is shown by its first line and its last one with a message
+    (the exception)."""
     if since <= 0:
         return [], 0
     # OpenStack logs start with the local time as "YYYY-MM-DD HH:MM:SS", which sorts as text.
@@ -102,10 +102,7 @@ def errors(since, patterns):
             for lines in events.values():
                 if any(NOT_A_FAULT.search(line) for line in lines):
                     continue
-                shown = lines[0]
-                if "Traceback" in shown and len(lines) > 1:
-                    shown += " ... " + lines[-1].split(None, 4)[-1]
-                found.append(f"{path}: {shown}")
+                found.append(f"{path}: {_event(lines)}")
     journal = run("journalctl", "--since", f"@{int(since)}", "--priority=err", "--no-pager", "--output=short-iso")
     # The services' and systemd's errors; logins' PAM noise is not about the cloud.
     journal_errors = [
@@ -116,6 +113,14 @@ def errors(since, patterns):
     # The service logs last: the report shows the newest lines.
     found = journal_errors + found
     return found[-MAX_ERRORS:], len(found)
+
+
+def _event(lines):
+    """An event's first line, and its last line with a message (the exception) when there is one."""
+    messages = [line for line in lines[1:] if len(line.split(None, 5)) > 5]
+    if messages and messages[-1] != lines[0]:
+        return f"{lines[0]} ... {messages[-1].split(None, 5)[-1]}"
+    return lines[0]
 
 
 def killed(since):
