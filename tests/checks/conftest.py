@@ -1,5 +1,6 @@
 """Long real checks on lab hosts (make overlay-check, make upgrade-check): not part of make test."""
 
+import contextlib
 import json
 import os
 import subprocess
@@ -45,6 +46,18 @@ def versions(name: str) -> dict:
 
 def installed(report: dict, package: str) -> dict:
     return next(item for item in report["packages"] if item["package"] == package)
+
+
+@contextlib.contextmanager
+def release_lab(name: str):
+    """An aio lab deployed from the release (made afresh, removed afterwards); yields its versions
+    reports by host."""
+    aptstack("lab", "down", "--name", name)
+    aptstack("up", "--name", name, "--release", RELEASE)
+    try:
+        yield versions(name)
+    finally:
+        aptstack("lab", "down", "--name", name)
 
 
 def archive_debs(source_report: dict, source: str) -> list[Path]:

@@ -3,7 +3,7 @@ archive's own version (make overlay-check; two aio labs, about 15 minutes)."""
 
 import pytest
 
-from .conftest import RELEASE, aptstack, archive_debs, installed, repack, run_on, versions
+from .conftest import RELEASE, aptstack, archive_debs, installed, release_lab, repack, run_on, versions
 
 LAB = "ovl"
 
@@ -11,12 +11,8 @@ LAB = "ovl"
 @pytest.fixture(scope="module")
 def release_report():
     """The nova packages of the release, from a lab host that has them installed."""
-    aptstack("lab", "down", "--name", LAB)
-    aptstack("up", "--name", LAB, "--release", RELEASE)
-    try:
-        yield versions(LAB)
-    finally:
-        aptstack("lab", "down", "--name", LAB)
+    with release_lab(LAB) as reports:
+        yield reports
 
 
 @pytest.mark.parametrize(("suffix", "expected_suffix"), [("+local1", "+local1"), ("", "")])

@@ -11,20 +11,15 @@ import json
 
 import pytest
 
-from .conftest import RELEASE, aptstack, archive_debs, inventory, repack, versions
+from .conftest import aptstack, archive_debs, inventory, release_lab, repack
 
 LAB = "upg"
 
 
 @pytest.fixture(scope="module")
 def release_report():
-    aptstack("lab", "down", "--name", LAB)
-    aptstack("up", "--name", LAB, "--release", RELEASE)
-    try:
-        report = versions(LAB)
-        yield next(iter(report.values()))
-    finally:
-        aptstack("lab", "down", "--name", LAB)
+    with release_lab(LAB) as reports:
+        yield next(iter(reports.values()))
 
 
 @pytest.fixture(scope="module")
