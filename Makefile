@@ -9,7 +9,7 @@ LAB ?= aio
 RELEASE ?= resolute
 
 .PHONY: aio test lint sanity docs unit system reuse-test molecule-aio molecule-controller-compute host-deps \
-	venv clean-labs overlay-check upgrade-check
+	venv clean-labs overlay-check upgrade-check interrupt-check
 
 aio: host-deps venv
 	$(BIN)/aptstack up --name $(LAB) --release $(RELEASE)
@@ -60,6 +60,11 @@ overlay-check: host-deps venv
 # The upgrade check passes a good nova rebuild and catches a deliberately broken one: one aio lab.
 upgrade-check: host-deps venv
 	$(BIN)/pytest -v -s -x tests/checks/test_upgrade.py
+
+# Three first deploys stopped (Ctrl-C while apt installs, SIGKILL of ansible-playbook in keystone
+# and on the compute host), each deployed again and verified: one aio lab, three rounds.
+interrupt-check: host-deps venv
+	$(BIN)/pytest -v -s -x tests/checks/test_interrupt.py
 
 # Deploy, verify, teardown, nothing left, deploy and verify again on one lab (about half an hour;
 # not part of `make test`). REUSE_LAB names the lab; REUSE_SUBNET and REUSE_TUNNEL_SUBNET its networks.

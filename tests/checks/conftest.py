@@ -1,4 +1,4 @@
-"""Long real checks on lab hosts (make overlay-check, make upgrade-check): not part of make test."""
+"""Long real checks on lab hosts (make overlay-check, upgrade-check, interrupt-check): not in make test."""
 
 import contextlib
 import json

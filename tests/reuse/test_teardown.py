@@ -134,7 +134,7 @@ def test_teardown_leaves_the_host_as_it_was_and_it_deploys_again(lab):
     aptstack("teardown", "-i", inventory, "--secrets")
     for host in lab["hosts"]:
         assert differences(before[host["name"]], without_kept(before[host["name"]], snapshot(lab, host))) == {}
-    assert not (Path(inventory).parent / "secrets.yml").exists()
+    assert not any((Path(inventory).parent / name).exists() for name in ("aptstack-secrets.yml", "clouds.yaml"))
 
     aptstack("deploy", "-i", inventory)
     result = json.loads(aptstack("verify", "-i", inventory, "--json").stdout)

@@ -1,0 +1,82 @@
+"""Interrupted first deploys converge (make interrupt-check; one aio lab, three rounds).
+
+Each round starts from a fresh lab host, starts `aptstack deploy`, and stops it when a given
+point of the run shows in its output: Ctrl-C (SIGINT to the whole process group, as a terminal
+sends it) while apt installs the packages, and SIGKILL of ansible-playbook alone while keystone
+is set up and while the compute host is. The stopped deploy must fail; a second deploy must then
+succeed and verify must pass on the same host.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import BIN, aptstack, inventory
+
+LAB = "intr"
+
+ROUNDS = [
+    # (signal, whom, a line of the deploy's output, seconds after it)
+    pytest.param(signal.SIGINT, "group", "TASK [Install every package this host needs", 20, id="sigint-packages"),
+    pytest.param(signal.SIGKILL, "ansible-playbook", "TASK [aptstack.openstack.keystone", 4, id="sigkill-keystone"),
+    pytest.param(signal.SIGKILL, "ansible-playbook", "PLAY [Compute hosts]", 25, id="sigkill-compute"),
+]
+
+
+def processes_in_group(pgid: int) -> dict[int, str]:
+    """The processes of a process group: pid -> command line."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:
+                found[int(stat.parent.name)] = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def interrupted_deploy(sig: int, whom: str, marker: str, delay: int) -> tuple[int, float]:
+    """Start a deploy, send the signal `delay` seconds after `marker` shows, and return its exit
+    status and when the signal went (seconds after the start)."""
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [str(BIN / "aptstack"), "deploy", "-i", inventory(LAB)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    sent = None
+    for line in proc.stdout:
+        if sent is None and line.startswith(marker):
+            time.sleep(delay)
+            if whom == "group":
+                os.killpg(proc.pid, sig)
+            else:
+                [pid] = [p for p, cmd in processes_in_group(proc.pid).items() if "bin/ansible-playbook " in cmd]
+                os.kill(pid, sig)
+            sent = time.monotonic() - started
+            print(f"sent {signal.Signals(sig).name} to {whom} {sent:.0f} s after the start: {line.strip()}", flush=True)
+    status = proc.wait(timeout=900)
+    assert sent is not None, f"the deploy ended ({status}) before it showed {marker!r}"
+    return status, sent
+
+
+@pytest.mark.parametrize(("sig", "whom", "marker", "delay"), ROUNDS)
+def test_a_deploy_interrupted_then_run_again_converges(sig, whom, marker, delay):
+    aptstack("lab", "down", "--name", LAB)
+    aptstack("lab", "up", "--name", LAB, "--json")
+    try:
+        status, sent = interrupted_deploy(sig, whom, marker, delay)
+        assert status != 0, "the interrupted deploy reported success"
+        started = time.monotonic()
+        aptstack("deploy", "-i", inventory(LAB))
+        result = json.loads(aptstack("verify", "-i", inventory(LAB), "--json").stdout)
+        assert result["result"] == "passed", result
+        again = time.monotonic() - started
+        print(f"interrupted at {sent:.0f} s (exit {status}); deployed again and verified in {again:.0f} s")
+    finally:
+        aptstack("lab", "down", "--name", LAB)
