@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import __version__, junit, lab, report, runner, sources, upgrade
+from . import __version__, junit, lab, report, runner, sources, tempest, upgrade
 from .errors import AptstackError, UsageError
 from .releases import DEFAULT_RELEASE, RELEASES
 
@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     teardown.add_argument(
         "--secrets", action="store_true", help="also remove the generated secrets and clouds.yaml beside the inventory"
     )
+
+    tempest_cmd = sub.add_parser("tempest", help="run Tempest (upstream's tests) against the cloud, offline")
+    tempest.add_arguments(tempest_cmd)
 
     up = sub.add_parser("up", help="lab up (aio), deploy and verify")
     _lab_up_args(up, name_default="aio")
@@ -499,6 +502,8 @@ def main(argv=None) -> int:
             return cmd_versions(args)
         if args.command == "upgrade":
             return cmd_upgrade(args)
+        if args.command == "tempest":
+            return tempest.run(args)
         if args.command == "diagnose":
             headline = failure_lines(_read_json(args.failures)) if args.failures else []
             return collect_diagnostics(args.inventory, out=sys.stdout, headline=headline)
