@@ -18,6 +18,7 @@ import testtools
 DETAIL_KEYS = ("reason", "traceback")
 # The end of a long traceback is what names the failure; the file keeps it all.
 MAX_REASON = 4000
+V2_SIGNATURE = b"\xb3"
 
 
 def _text(details):
@@ -44,8 +45,14 @@ def main(path):
         )
 
     with open(path, "rb") as stream:
-        case = subunit.ByteStreamToStreamResult(stream, non_subunit_name="stdout")
+        # stestr's repository keeps version 1 (text) streams; version 2 starts with its signature byte.
+        v2 = stream.peek(1)[:1] in (V2_SIGNATURE, b"")
         result = testtools.StreamToDict(on_test)
+        if v2:
+            case = subunit.ByteStreamToStreamResult(stream, non_subunit_name="stdout")
+        else:
+            case = subunit.ProtocolTestCase(stream)
+            result = testtools.ExtendedToStreamDecorator(result)
         result.startTestRun()
         try:
             case.run(result)
