@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--json", action="store_true", help="print the summary as a JSON object (progress goes to stderr)")
     _junit_arg(up)
     sources.add_arguments(up)
+    up.add_argument("--tempest", choices=["smoke"], help="after verify, run Tempest's smoke tests (aptstack tempest)")
     up.add_argument(
         "--upgrade-to",
         action="store_true",
@@ -417,6 +418,10 @@ def cmd_up(args) -> int:
             if status:
                 break
         roles = _read_json(role_file).get("roles", {})
+    if args.tempest and not status:
+        tempest_started = time.monotonic()
+        status = tempest.run_smoke(inventory, args.extra_vars, stdout=output)
+        timings["tempest"] = time.monotonic() - tempest_started
     if args.upgrade_to and not status:
         upgrade_started = time.monotonic()
         status = run_upgrade(inventory, args.extra_vars, source_vars, as_json=args.json)

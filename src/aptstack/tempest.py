@@ -60,13 +60,27 @@ def run(args) -> int:
     directory = results_dir(args.inventory)
     extra = extra_vars(args, directory)
     runner.check_inputs(args.inventory, extra)
-    argv = runner.playbook_argv("tempest", args.inventory, extra)
-    status = runner.run_playbook(argv, stdout=sys.stderr if args.json else None)
-    summary = read_summary(directory)
+    status, summary = run_playbook(args.inventory, extra, directory, stdout=sys.stderr if args.json else None)
     if args.json:
         print(json.dumps(summary or {"verdict": "failed", "results_dir": str(directory)}, indent=2, sort_keys=True))
     elif summary:
         print((directory / "summary.txt").read_text(errors="replace").rstrip())
+    return verdict_status(status, summary, directory)
+
+
+def run_playbook(inventory: str, extra, directory: Path, stdout=None) -> tuple[int, dict]:
+    argv = runner.playbook_argv("tempest", inventory, extra)
+    status = runner.run_playbook(argv, stdout=stdout)
+    return status, read_summary(directory)
+
+
+def run_smoke(inventory: str, extra_vars=(), stdout=None) -> int:
+    """Smoke after a deploy (`aptstack up --tempest smoke`): the summary's text, then the verdict."""
+    directory = results_dir(inventory)
+    extra = [*extra_vars, json.dumps({"tempest_results_dir": str(directory), "tempest_smoke": True})]
+    status, summary = run_playbook(inventory, extra, directory, stdout=stdout)
+    if summary:
+        print((directory / "summary.txt").read_text(errors="replace").rstrip(), file=stdout or sys.stdout)
     return verdict_status(status, summary, directory)
 
 
