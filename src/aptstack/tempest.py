@@ -29,6 +29,9 @@ def add_arguments(cmd) -> None:
     cmd.add_argument("--concurrency", type=int, default=1, help="Tempest workers (default 1)")
     cmd.add_argument("--baseline", metavar="SUMMARY", type=Path, help="an earlier run's summary.json to compare with")
     cmd.add_argument("--json", action="store_true", help="print the summary object (progress goes to stderr)")
+    cmd.add_argument(
+        "-e", "--extra-vars", action="append", default=[], help="a variable for the playbook: name=value, YAML/JSON, or @file"
+    )
 
 
 def results_dir(inventory: str) -> Path:
@@ -53,7 +56,7 @@ def extra_vars(args, directory: Path) -> list[str]:
         if not args.baseline.is_file():
             raise UsageError(f"baseline {args.baseline} does not exist")
         values["tempest_baseline_file"] = str(args.baseline.resolve())
-    return [json.dumps(values)]
+    return [*args.extra_vars, json.dumps(values)]
 
 
 def run(args) -> int:

@@ -86,7 +86,8 @@ def test_the_selection_becomes_one_json_extra_var(tmp_path):
         "tempest_smoke": False,
         "tempest_exclude_regex": "x",
     }
-    (listed,) = tempest.extra_vars(parse("--load-list", str(load_list)), tmp_path)
+    given, listed = tempest.extra_vars(parse("-e", "tempest_timeout=60", "--load-list", str(load_list)), tmp_path)
+    assert given == "tempest_timeout=60"
     assert json.loads(listed)["tempest_load_list"] == str(load_list)
 
 
