@@ -17,6 +17,7 @@ from . import runner
 from .errors import UsageError
 
 RESULTS = "tempest"
+EXTRA_VARS_HELP = "a variable for the playbook: name=value, YAML/JSON, or @file (repeatable)"
 
 
 def add_arguments(cmd) -> None:
@@ -29,9 +30,7 @@ def add_arguments(cmd) -> None:
     cmd.add_argument("--concurrency", type=int, default=1, help="Tempest workers (default 1)")
     cmd.add_argument("--baseline", metavar="SUMMARY", type=Path, help="an earlier run's summary.json to compare with")
     cmd.add_argument("--json", action="store_true", help="print the summary object (progress goes to stderr)")
-    cmd.add_argument(
-        "-e", "--extra-vars", action="append", default=[], help="a variable for the playbook: name=value, YAML/JSON, or @file"
-    )
+    cmd.add_argument("-e", "--extra-vars", action="append", default=[], help=EXTRA_VARS_HELP)
 
 
 def results_dir(inventory: str) -> Path:
