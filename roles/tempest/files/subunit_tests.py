@@ -16,9 +16,6 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 
-import subunit
-import testtools
-
 DETAIL_KEYS = ("reason", "traceback")
 # The end of a long traceback is what names the failure; the file keeps it all.
 MAX_REASON = 4000
@@ -51,9 +48,7 @@ def junit_xml(tests):
         classname, _, method = name.rpartition(".")
         if name.startswith(("setUpClass (", "tearDownClass (")):
             classname, method = name.split(" (", 1)[1].rstrip(")"), name.split(" ", 1)[0]
-        case = ET.SubElement(
-            suite, "testcase", classname=classname, name=method, time=f"{test['duration_s'] or 0:.3f}"
-        )
+        case = ET.SubElement(suite, "testcase", classname=classname, name=method, time=f"{test['duration_s'] or 0:.3f}")
         first = (test["reason"].strip().splitlines() or [""])[-1][:500]
         if test in failed:
             ET.SubElement(case, "failure", message=first).text = test["reason"]
@@ -64,6 +59,11 @@ def junit_xml(tests):
 
 
 def main(path, junit_path):
+    # Imported here: the JUnit writer above needs only the standard library (and is unit tested
+    # where python3-subunit is not installed).
+    import subunit
+    import testtools
+
     tests = []
 
     def on_test(test):
