@@ -66,6 +66,14 @@ upgrade-check: host-deps venv
 interrupt-check: host-deps venv
 	$(BIN)/pytest -v -s -x tests/checks/test_interrupt.py
 
+# Tempest smoke (upstream's tests, offline, from the archive) against a deployed lab: by default
+# the one `make aio` made. Not part of `make test` (figures in the README). Results beside the
+# inventory, under tempest/<time>/.
+.PHONY: tempest-check
+TEMPEST_INVENTORY ?= /var/lib/aptstack/labs/$(LAB)/inventory.yml
+tempest-check: venv
+	$(BIN)/aptstack tempest -i $(TEMPEST_INVENTORY) --smoke
+
 # Deploy, verify, teardown, nothing left, deploy and verify again on one lab (about half an hour;
 # not part of `make test`). REUSE_LAB names the lab; REUSE_SUBNET and REUSE_TUNNEL_SUBNET its networks.
 REUSE_LAB ?= reuse

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import __version__, junit, lab, report, runner, sources, upgrade
+from . import __version__, junit, lab, report, runner, sources, tempest, upgrade
 from .errors import AptstackError, UsageError
 from .releases import DEFAULT_RELEASE, RELEASES
 
@@ -71,12 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--secrets", action="store_true", help="also remove the generated secrets and clouds.yaml beside the inventory"
     )
 
+    tempest_cmd = sub.add_parser("tempest", help="run Tempest (upstream's tests) against the cloud, offline")
+    tempest.add_arguments(tempest_cmd)
+
     up = sub.add_parser("up", help="lab up (aio), deploy and verify")
     _lab_up_args(up, name_default="aio")
     up.add_argument("-e", "--extra-vars", action="append", default=[], help=EXTRA_VARS_HELP)
     up.add_argument("--json", action="store_true", help="print the summary as a JSON object (progress goes to stderr)")
     _junit_arg(up)
     sources.add_arguments(up)
+    up.add_argument("--tempest", choices=["smoke"], help="after verify, run Tempest's smoke tests (aptstack tempest)")
     up.add_argument(
         "--upgrade-to",
         action="store_true",
@@ -414,6 +418,10 @@ def cmd_up(args) -> int:
             if status:
                 break
         roles = _read_json(role_file).get("roles", {})
+    if args.tempest and not status:
+        tempest_started = time.monotonic()
+        status = tempest.run_smoke(inventory, args.extra_vars, stdout=output)
+        timings["tempest"] = time.monotonic() - tempest_started
     if args.upgrade_to and not status:
         upgrade_started = time.monotonic()
         status = run_upgrade(inventory, args.extra_vars, source_vars, as_json=args.json)
@@ -499,6 +507,8 @@ def main(argv=None) -> int:
             return cmd_versions(args)
         if args.command == "upgrade":
             return cmd_upgrade(args)
+        if args.command == "tempest":
+            return tempest.run(args)
         if args.command == "diagnose":
             headline = failure_lines(_read_json(args.failures)) if args.failures else []
             return collect_diagnostics(args.inventory, out=sys.stdout, headline=headline)
