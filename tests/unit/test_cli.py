@@ -52,6 +52,10 @@ def test_up_summary_names_each_server_and_each_host_memory():
     assert "memory:     sc-controller 2.00 GiB, sc-compute1 0.50 GiB" in text
     assert "deploy by role: common 200s" in text
     assert text.rstrip().endswith("result:     OK")
+    assert "heat:" not in text
+    check["heat"] = {"status": "CREATE_COMPLETE", "create_s": 39.0, "ping_s": 8.4, "delete_s": 20.3}
+    text = cli.format_up_summary(FakeLab(), "/inv.yml", {"deploy": 600.0}, {}, check, 0, memory)
+    assert "heat:       stack CREATE_COMPLETE, create 39.0s, floating ping 8.4s, delete 20.3s" in text
 
 
 def test_ansible_runs_with_mitogen_unless_turned_off(monkeypatch):
