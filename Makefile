@@ -61,7 +61,7 @@ overlay-check: host-deps venv
 upgrade-check: host-deps venv
 	$(BIN)/pytest -v -s -x tests/checks/test_upgrade.py
 
-# Optional services on an aio lab (about 25 min; not part of `make test`): up --with heat (verify runs
+# Optional services on an aio lab (40 min here beside other labs; not part of `make test`): up --with heat (verify runs
 # the Heat ping check), a second deploy with changed=0, and the check failing while heat-engine is
 # stopped. SERVICES_LAB names the lab; SERVICES_SUBNET and SERVICES_TUNNEL_SUBNET its networks.
 SERVICES_LAB ?= svc
