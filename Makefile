@@ -9,7 +9,7 @@ LAB ?= aio
 RELEASE ?= resolute
 
 .PHONY: aio test lint sanity docs unit system reuse-test molecule-aio molecule-controller-compute host-deps \
-	venv clean-labs overlay-check upgrade-check interrupt-check
+	venv clean-labs overlay-check upgrade-check interrupt-check services-check
 
 aio: host-deps venv
 	$(BIN)/aptstack up --name $(LAB) --release $(RELEASE)
@@ -73,6 +73,14 @@ interrupt-check: host-deps venv
 TEMPEST_INVENTORY ?= /var/lib/aptstack/labs/$(LAB)/inventory.yml
 tempest-check: venv
 	$(BIN)/aptstack tempest -i $(TEMPEST_INVENTORY) --smoke
+
+# Optional services on an aio lab (40 min here beside other labs; not part of `make test`):
+# up --with heat (verify runs the Heat ping check), a second deploy with changed=0, and the check
+# failing while heat-engine is stopped. SERVICES_LAB names the lab; SERVICES_SUBNET and SERVICES_TUNNEL_SUBNET its networks.
+SERVICES_LAB ?= svc
+services-check: host-deps venv
+	SERVICES_LAB=$(SERVICES_LAB) SERVICES_SUBNET=$(SERVICES_SUBNET) SERVICES_TUNNEL_SUBNET=$(SERVICES_TUNNEL_SUBNET) \
+		$(BIN)/pytest -v -s -x tests/checks/test_services.py
 
 # Deploy, verify, teardown, nothing left, deploy and verify again on one lab (about half an hour;
 # not part of `make test`). REUSE_LAB names the lab; REUSE_SUBNET and REUSE_TUNNEL_SUBNET its networks.

@@ -82,6 +82,11 @@ def type_problem(name: str, value, option: dict) -> str | None:
             for item in value:
                 if not SCALAR_CHECKS[elements](item):
                     return f"{name} must be a list of {elements}, got an item that is {_a(kind_of(item))}"
+        # A list's choices are its items' (as Ansible's own argument validation reads them).
+        choices = option.get("choices")
+        unknown = [str(item) for item in value if choices and kind == "list" and item not in choices]
+        if unknown:
+            return f"{name}: unknown {', '.join(unknown)} (choose from {', '.join(map(str, choices))})"
         return None
     check = SCALAR_CHECKS.get(kind)
     if check is not None and not check(value):

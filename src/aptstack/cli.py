@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         _playbook_args(cmd)
         if name == "deploy":
             sources.add_arguments(cmd)
+            _with_arg(cmd)
         if name == "verify":
             cmd.add_argument("--json", action="store_true", help="print the check's result object")
             cmd.add_argument("--keep", action="store_true", help="keep the test resources")
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     _junit_arg(up)
     sources.add_arguments(up)
     up.add_argument("--tempest", choices=["smoke"], help="after verify, run Tempest's smoke tests (aptstack tempest)")
+    _with_arg(up)
     up.add_argument(
         "--upgrade-to",
         action="store_true",
@@ -94,6 +96,23 @@ EXTRA_VARS_HELP = "a variable for the playbooks: name=value, YAML/JSON, or @file
 
 def _junit_arg(cmd):
     cmd.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML, one test case per check")
+
+
+def _with_arg(cmd):
+    cmd.add_argument(
+        "--with",
+        dest="services",
+        metavar="SERVICE[,...]",
+        help="optional services to deploy besides the core set, e.g. heat (sets aptstack_services)",
+    )
+
+
+def services_vars(args) -> list[str]:
+    """--with as the aptstack_services variable; the input check refuses a name no role offers."""
+    if args.services is None:
+        return []
+    names = [name.strip() for name in args.services.split(",") if name.strip()]
+    return [json.dumps({"aptstack_services": names})]
 
 
 def _lab_up_args(cmd, name_default=None):
@@ -168,7 +187,10 @@ def cmd_deploy(args) -> int:
     with tempfile.TemporaryDirectory(prefix="aptstack-deploy-") as tmp:
         failures_file = Path(tmp) / "failures.json"
         status = cmd_playbook(
-            args, "site", sources.extra_vars(args), env={"APTSTACK_FAILURES_FILE": str(failures_file)}
+            args,
+            "site",
+            [*sources.extra_vars(args), *services_vars(args)],
+            env={"APTSTACK_FAILURES_FILE": str(failures_file)},
         )
         record = _read_json(failures_file)
     return _with_diagnostics(args.inventory, status, failure_causes(record), since=started, record=record)
@@ -381,8 +403,9 @@ def cmd_up(args) -> int:
         raise UsageError("--upgrade-to needs the packages under test: --proposed, --ppa, --cloud-archive or --debs")
     # With --upgrade-to the cloud is deployed from the release first; the sources are the upgrade's.
     deploy_sources = [] if args.upgrade_to else source_vars
+    deploy_services = services_vars(args)
     # Wrong extra variables are refused before a lab is made for them.
-    runner.check_inputs(None, [*args.extra_vars, *source_vars])
+    runner.check_inputs(None, [*args.extra_vars, *source_vars, *deploy_services])
     timings = {}
     started = time.monotonic()
     the_lab, _changed = lab.up(
@@ -402,7 +425,7 @@ def cmd_up(args) -> int:
         verify_extra = [f"verify_result_file={check_file}", f"verify_diagnose_dir={report_dir}"]
         for step, extra in (("site", []), ("verify", verify_extra)):
             step_started, step_started_at = time.monotonic(), time.time()
-            argv = runner.playbook_argv(step, inventory, [*args.extra_vars, *deploy_sources, *extra])
+            argv = runner.playbook_argv(step, inventory, [*args.extra_vars, *deploy_sources, *deploy_services, *extra])
             env = {"APTSTACK_FAILURES_FILE": str(failures_file)}
             if step == "site":
                 env["APTSTACK_TIMINGS_FILE"] = str(role_file)
@@ -478,6 +501,12 @@ def format_up_summary(the_lab, inventory, timings, roles, check, status, memory=
     timing = check.get("timings", {})
     if timing:
         lines.append("  check:      " + ", ".join(f"{key} {value}" for key, value in timing.items()))
+    heat = check.get("heat") or {}
+    if heat:
+        lines.append(
+            f"  heat:       stack {heat.get('status')}, create {heat.get('create_s')}s,"
+            f" floating ping {heat.get('ping_s')}s, delete {heat.get('delete_s')}s"
+        )
     for server in check.get("servers", []):
         lines.append(
             f"  server:     {server.get('inventory_host')} first ping {server['timings'].get('first_ping_s')}s"

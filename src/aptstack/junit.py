@@ -24,6 +24,9 @@ class Case:
     skipped: bool = False
 
 
+HEAT_CHECK = "Heat check"
+
+
 def verify_cases(result: dict) -> list[Case]:
     """Per server: placement, the two pings and what the guest reported; then cleanup. A check that
     failed before any server booted is one failed case naming why."""
@@ -44,10 +47,14 @@ def verify_cases(result: dict) -> list[Case]:
         cases.append(Case(f"verify.{host}", GUEST_CHECK, "; ".join(rest) or None))
     failures = [f for f in result.get("failures") or [] if f not in attributed]
     cleanup = [f for f in failures if f.startswith("cleanup: ")]
-    other = [f for f in failures if f not in cleanup]
+    # The Heat ping check's tasks all start with its name.
+    heat = [f for f in failures if f.startswith(HEAT_CHECK)]
+    other = [f for f in failures if f not in cleanup and f not in heat]
     if other or not result.get("servers"):
         failed = result.get("result") != "passed"
         cases.insert(0, Case("verify", "boot check", "; ".join(other) or ("failed" if failed else None)))
+    if result.get("heat"):
+        cases.append(Case("verify", "heat stack", "; ".join(heat) or None, result["heat"].get("create_s")))
     cleanup_info = result.get("cleanup") or {}
     left = [
         item.get("name", str(item)) if isinstance(item, dict) else str(item) for item in cleanup_info.get("left", [])

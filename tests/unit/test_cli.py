@@ -52,6 +52,10 @@ def test_up_summary_names_each_server_and_each_host_memory():
     assert "memory:     sc-controller 2.00 GiB, sc-compute1 0.50 GiB" in text
     assert "deploy by role: common 200s" in text
     assert text.rstrip().endswith("result:     OK")
+    assert "heat:" not in text
+    check["heat"] = {"status": "CREATE_COMPLETE", "create_s": 39.0, "ping_s": 8.4, "delete_s": 20.3}
+    text = cli.format_up_summary(FakeLab(), "/inv.yml", {"deploy": 600.0}, {}, check, 0, memory)
+    assert "heat:       stack CREATE_COMPLETE, create 39.0s, floating ping 8.4s, delete 20.3s" in text
 
 
 def test_ansible_runs_with_mitogen_unless_turned_off(monkeypatch):
@@ -200,3 +204,25 @@ def test_version(capsys):
         cli.main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip() == f"aptstack {__version__}"
+
+
+@pytest.mark.parametrize("command", ["deploy", "up"])
+def test_an_unknown_optional_service_is_refused_before_anything(command, tmp_path, capsys, monkeypatch):
+    touched = []
+    monkeypatch.setattr(cli.lab, "up", lambda *a, **k: touched.append("lab up"))
+    monkeypatch.setattr(cli.runner, "run_playbook", lambda *a, **k: touched.append("ansible-playbook"))
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(
+        "all:\n  children:\n    controller: {hosts: {h: {ansible_host: 127.0.0.1}}}\n    compute: {hosts: {h: {}}}\n"
+    )
+    argv = [command, *(["-i", str(inventory)] if command == "deploy" else ["--name", "t"]), "--with", "heat,swift"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "aptstack: error: aptstack_services: unknown swift (choose from heat) (extra variable)"
+    assert touched == []
+
+
+def test_with_becomes_the_services_variable():
+    args = cli.build_parser().parse_args(["up", "--with", "heat, cinder"])
+    assert cli.services_vars(args) == ['{"aptstack_services": ["heat", "cinder"]}']
+    assert cli.services_vars(cli.build_parser().parse_args(["deploy", "-i", "inv"])) == []

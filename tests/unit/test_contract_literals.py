@@ -25,6 +25,8 @@ PORTS = {
     "aptstack_rabbitmq_port": 5672,
     "aptstack_ovn_nb_port": 6641,
     "aptstack_ovn_sb_port": 6642,
+    "aptstack_heat_port": 8004,
+    "aptstack_heat_cfn_port": 8000,
 }
 # MariaDB's port is nobody's setting (clients use the default), so it must appear nowhere.
 LITERALS = [re.compile(rf"(?<![\d.]){port}(?!\d)") for port in [*PORTS.values(), 3306]] + [

@@ -85,6 +85,11 @@ BAD_INPUTS = {
         [],
         "nova_controller_api_workers must be an int, got a str (inventory variable of c1)",
     ),
+    "unknown optional service": (
+        inventory(),
+        ['{"aptstack_services": ["heat", "swift"]}'],
+        "aptstack_services: unknown swift (choose from heat)",
+    ),
     "list of the wrong elements": (
         inventory(),
         ['{"aptstack_apt_pockets": [["-updates"]]}'],

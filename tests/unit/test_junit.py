@@ -82,3 +82,22 @@ def test_up_summary_is_a_json_object():
         "memory_bytes": {"h": 2},
         "result": "failed",
     }
+
+
+def test_the_heat_check_is_its_own_case_and_takes_its_failures():
+    message = "Heat check - create the stack v-heat: CREATE_FAILED: timed out"
+    result = {
+        "result": "failed",
+        "servers": [server("c1")],
+        "failures": [message],
+        "cleanup": {"kept": False, "left": []},
+        "heat": {"stack": "v-heat", "status": None, "create_s": None},
+    }
+    _suite, cases = cases_of(junit.to_xml(junit.verify_cases(result)))
+    assert cases[("verify", "heat stack")] == (message, False)
+    assert ("verify", "boot check") not in cases
+    passed = {**result, "result": "passed", "failures": [], "heat": {"create_s": 39.0}}
+    _suite, cases = cases_of(junit.to_xml(junit.verify_cases(passed)))
+    assert cases[("verify", "heat stack")] == (None, False)
+    _suite, cases = cases_of(junit.to_xml(junit.verify_cases({**passed, "heat": None})))
+    assert ("verify", "heat stack") not in cases

@@ -4,14 +4,19 @@ The topology is the list the host-basics play installs packages from; a role add
 play but not to the topology (or the other way round) would install late or not at all.
 """
 
+import re
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
-TOPOLOGY = yaml.safe_load((ROOT / "playbooks" / "vars" / "topology.yml").read_text())["aptstack_topology"]
+TOPOLOGY_FILE = yaml.safe_load((ROOT / "playbooks" / "vars" / "topology.yml").read_text())
+TOPOLOGY = TOPOLOGY_FILE["aptstack_topology"]
+SERVICE_TOPOLOGY = TOPOLOGY_FILE["aptstack_service_topology"]
 PREFIX = "aptstack.openstack."
+# How site.yml runs an optional service's role.
+SERVICE_WHEN = re.compile(r"^'([a-z]+)' in aptstack_services$")
 
 
 def _short(name):
@@ -19,12 +24,13 @@ def _short(name):
 
 
 def roles_per_group_in_site():
-    """Roles of each group in play order: roles: entries and whole-role imports (not tasks_from entry points)."""
+    """Roles of each group in play order: roles: entries and whole-role imports (not tasks_from entry points).
+    An optional service's roles (run when it is in aptstack_services) are left out."""
     groups = {}
     for play in SITE:
         if "hosts" not in play:  # an imported playbook (the input check), no roles of the topology
             continue
-        roles = [_short(entry["role"]) for entry in play.get("roles", [])]
+        roles = [_short(entry["role"]) for entry in play.get("roles", []) if "when" not in entry]
         for task in play.get("tasks", []):
             imported = task.get("ansible.builtin.import_role")
             if imported and "tasks_from" not in imported:
@@ -57,3 +63,33 @@ def test_roles_share_only_the_settings_role():
         dependencies = yaml.safe_load(meta.read_text()).get("dependencies") or []
         names = [_short(dep["role"] if isinstance(dep, dict) else dep) for dep in dependencies]
         assert names in ([], ["aptstack"]), (role, names)
+
+
+def optional_roles_in_site():
+    """service -> group -> its roles, in play order, from the roles: entries run when the service is enabled."""
+    services = {}
+    for play in SITE:
+        for entry in play.get("roles", []) if "hosts" in play else []:
+            if "when" not in entry:
+                continue
+            match = SERVICE_WHEN.match(entry["when"])
+            assert match, f"{entry['role']}: an optional role runs when its service is in aptstack_services"
+            for group in play["hosts"].split(":"):
+                roles = services.setdefault(match[1], {}).setdefault(group, [])
+                if _short(entry["role"]) not in roles:
+                    roles.append(_short(entry["role"]))
+    return services
+
+
+def test_site_runs_the_declared_optional_services():
+    assert optional_roles_in_site() == SERVICE_TOPOLOGY
+
+
+def test_every_optional_service_is_a_choice_of_aptstack_services():
+    specs = yaml.safe_load((ROOT / "roles" / "aptstack" / "meta" / "argument_specs.yml").read_text())
+    choices = specs["argument_specs"]["main"]["options"]["aptstack_services"]["choices"]
+    assert sorted(choices) == sorted(SERVICE_TOPOLOGY)
+
+
+def test_optional_services_prefetch_with_the_rest():
+    assert "aptstack_service_topology" in SITE[1]["roles"][0]["common_prefetch_roles"]

@@ -15,7 +15,7 @@ mask() {
         -e 's#(://[^:/@[:space:]]+:)[^@[:space:]]+@#\1****@#g' \
         -e 's#^([[:space:]]*[A-Za-z0-9_.-]*(password|secret|passwd|_key|token)[A-Za-z0-9_.-]*[[:space:]]*[=:][[:space:]]*).+#\1****#I'
 }
-units_pattern='^(apache2|mariadb|mysql|rabbitmq-server|memcached|keystone|glance|placement|nova|neutron|ovn|openvswitch|ovs-|libvirt|virtqemud)'
+units_pattern='^(apache2|mariadb|mysql|rabbitmq-server|memcached|keystone|glance|placement|nova|neutron|heat|ovn|openvswitch|ovs-|libvirt|virtqemud)'
 
 section "host $(hostname) at $(date -u +%FT%TZ)"
 systemctl is-system-running 2>&1
@@ -34,7 +34,7 @@ for unit in $(systemctl list-units --all --no-legend --plain 2>/dev/null | awk '
     journalctl -u "$unit" -n "$n" --no-pager -o short-iso 2>&1 | mask
 done
 
-for log in /var/log/apache2/*error.log /var/log/nova/*.log /var/log/neutron/*.log /var/log/glance/*.log /var/log/keystone/*.log /var/log/placement/*.log; do
+for log in /var/log/apache2/*error.log /var/log/nova/*.log /var/log/neutron/*.log /var/log/glance/*.log /var/log/keystone/*.log /var/log/placement/*.log /var/log/heat/*.log; do
     [ -s "$log" ] || continue
     # OpenStack logs start with the local time as "YYYY-MM-DD HH:MM:SS", which sorts as text.
     errors=$(grep -E 'ERROR|CRITICAL|Traceback' "$log" | awk -v since="$since" 'since == "" || substr($0, 1, 19) >= since' | tail -n 40)
@@ -46,7 +46,7 @@ done
 
 for conf in /etc/keystone/keystone.conf /etc/glance/glance-api.conf /etc/placement/placement.conf \
             /etc/nova/nova.conf /etc/nova/nova-compute.conf /etc/neutron/neutron.conf \
-            /etc/neutron/plugins/ml2/ml2_conf.ini /etc/neutron/neutron_ovn_metadata_agent.ini \
+            /etc/neutron/plugins/ml2/ml2_conf.ini /etc/neutron/neutron_ovn_metadata_agent.ini /etc/heat/heat.conf \
             /etc/apache2/sites-enabled/*.conf; do
     [ -f "$conf" ] || continue
     section "config $conf"
