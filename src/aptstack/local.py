@@ -49,6 +49,9 @@ def local_inventory(hostname: str, networkd: bool, python: str = "/usr/bin/pytho
         "all": {
             "vars": {
                 "ansible_connection": "local",
+                # Not contacted (the connection is local), but the roles fall back to a host's
+                # ansible_host where a fact is missing, and name hosts by it.
+                "ansible_host": "127.0.0.1",
                 "ansible_python_interpreter": python,
                 "aptstack_apt_manage_sources": False,
                 "ovn_chassis_networkd_persist": networkd,

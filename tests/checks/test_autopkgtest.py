@@ -105,7 +105,7 @@ def test_the_autopkgtest_passes_on_archive_packages(passed_run):
     status, wall, out = passed_run
     assert status == 0, f"autopkgtest exit {status}"
     assert "aio                  PASS" in (out / "summary").read_text()
-    artifacts = out / "artifacts"
+    artifacts = out / "artifacts" / "aio"  # autopkgtest keeps each test's artifacts apart
     assert "exit 0" in (artifacts / "steps.txt").read_text()
     assert (artifacts / "verify.xml").is_file()
     [report] = (artifacts / "versions").glob("*.json")
@@ -118,7 +118,7 @@ def test_the_autopkgtest_passes_on_archive_packages(passed_run):
 
 
 def test_a_broken_upload_fails_the_autopkgtest(passed_run, tmp_path):
-    [report] = (passed_run[2] / "artifacts" / "versions").glob("*.json")
+    [report] = (passed_run[2] / "artifacts" / "aio" / "versions").glob("*.json")
     broken = repack(
         tmp_path / "broken",
         archive_debs(json.loads(report.read_text()), "nova"),

@@ -43,6 +43,7 @@ def test_local_inventory_is_one_host_in_both_groups_over_the_local_connection(ne
     assert groups == {"controller": {"hosts": {"testbed": {}}}, "compute": {"hosts": {"testbed": {}}}}
     variables = inventory["all"]["vars"]
     assert variables["ansible_connection"] == "local"
+    assert variables["ansible_host"] == "127.0.0.1"
     assert variables["ansible_python_interpreter"] == "/usr/bin/python3"
     # The testbed's own sources (and autopkgtest's -proposed pins) must stay as they are.
     assert variables["aptstack_apt_manage_sources"] is False
