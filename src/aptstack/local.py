@@ -7,6 +7,7 @@ and python3-yaml only (tests/unit/test_local.py checks the imports)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -36,22 +37,35 @@ def inventory_name(hostname: str) -> str:
     return FALLBACK_NAME if hostname in RESERVED_NAMES or short in RESERVED_NAMES else short
 
 
-def local_inventory(hostname: str, networkd: bool, python: str = "/usr/bin/python3") -> dict:
+def default_address() -> str:
+    """The address this machine's default route leaves from (a UDP socket's connect only picks the
+    route; nothing is sent), or loopback on a machine without a default route."""
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_DGRAM)) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: routed like any outside address; nothing is sent
+            return probe.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+
+
+def local_inventory(hostname: str, networkd: bool, address: str, python: str = "/usr/bin/python3") -> dict:
     """An aio inventory for this machine over the local connection.
 
     - The archive sources stay the machine's own: on a testbed they are what autopkgtest set up
       (the release, and -proposed pinned to the packages under test), so common must not rewrite them.
     - Addresses moved onto OVS bridges are persisted as systemd-networkd files only where
       systemd-networkd runs; elsewhere (ifupdown, a minimal testbed) they are set at run time.
-    - Modules run on the distribution's Python, where python3-openstacksdk and python3-apt live."""
+    - Modules run on the distribution's Python, where python3-openstacksdk and python3-apt live.
+    - address: the management address (every service listens there), as a lab inventory gives it."""
     name = inventory_name(hostname)
     return {
         "all": {
             "vars": {
                 "ansible_connection": "local",
-                # Not contacted (the connection is local), but the roles fall back to a host's
-                # ansible_host where a fact is missing, and name hosts by it.
-                "ansible_host": "127.0.0.1",
+                # The connection ignores ansible_host, but the services' clients find the controller
+                # by the inventory (hostvars), not by its facts: both name the management address.
+                "ansible_host": address,
+                "aptstack_management_address": address,
                 "ansible_python_interpreter": python,
                 "aptstack_apt_manage_sources": False,
                 "ovn_chassis_networkd_persist": networkd,
@@ -84,7 +98,9 @@ def write_inventory(directory: Path | None = None) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     path = directory / "inventory.yml"
-    text = HEADER + yaml.safe_dump(local_inventory(socket.gethostname(), networkd_active()), sort_keys=False)
+    text = HEADER + yaml.safe_dump(
+        local_inventory(socket.gethostname(), networkd_active(), default_address()), sort_keys=False
+    )
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
     return path

@@ -38,12 +38,13 @@ def test_inventory_name_is_the_short_host_name_unless_reserved(hostname, name):
 
 @pytest.mark.parametrize("networkd", [True, False])
 def test_local_inventory_is_one_host_in_both_groups_over_the_local_connection(networkd):
-    inventory = local.local_inventory("testbed", networkd)
+    inventory = local.local_inventory("testbed", networkd, "192.0.2.10")
     groups = inventory["all"]["children"]
     assert groups == {"controller": {"hosts": {"testbed": {}}}, "compute": {"hosts": {"testbed": {}}}}
     variables = inventory["all"]["vars"]
     assert variables["ansible_connection"] == "local"
-    assert variables["ansible_host"] == "127.0.0.1"
+    # The controller's clients read its address from the inventory, not from its facts.
+    assert variables["ansible_host"] == variables["aptstack_management_address"] == "192.0.2.10"
     assert variables["ansible_python_interpreter"] == "/usr/bin/python3"
     # The testbed's own sources (and autopkgtest's -proposed pins) must stay as they are.
     assert variables["aptstack_apt_manage_sources"] is False
@@ -53,7 +54,7 @@ def test_local_inventory_is_one_host_in_both_groups_over_the_local_connection(ne
 def test_local_inventory_passes_the_collection_input_check(tmp_path):
     """The variables it sets are declared with these types by the roles' argument specs."""
     path = tmp_path / "inventory.yml"
-    path.write_text(yaml.safe_dump(local.local_inventory("testbed", False)))
+    path.write_text(yaml.safe_dump(local.local_inventory("testbed", False, "192.0.2.10")))
     runner.check_inputs(str(path))
 
 
@@ -68,6 +69,7 @@ def test_write_inventory_keeps_an_unchanged_file(monkeypatch, tmp_path):
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     monkeypatch.setattr(local.socket, "gethostname", lambda: "testbed.example")
     monkeypatch.setattr(local, "networkd_active", lambda: True)
+    monkeypatch.setattr(local, "default_address", lambda: "192.0.2.10")
     path = local.write_inventory(tmp_path / "local")
     assert path == tmp_path / "local" / "inventory.yml"
     assert (tmp_path / "local").stat().st_mode & 0o777 == 0o700
@@ -75,6 +77,12 @@ def test_write_inventory_keeps_an_unchanged_file(monkeypatch, tmp_path):
     os.utime(path, (1, 1))
     local.write_inventory(tmp_path / "local")
     assert path.stat().st_mtime == 1
+
+
+def test_default_address_is_one_of_this_machines_ipv4_addresses():
+    lines = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True, check=True).stdout
+    addresses = {line.split()[3].split("/")[0] for line in lines.splitlines()}
+    assert local.default_address() in addresses | {"127.0.0.1"}
 
 
 def test_local_dir_follows_the_state_dir(monkeypatch, tmp_path):
