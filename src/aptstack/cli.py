@@ -501,6 +501,7 @@ def main(argv=None) -> int:
         args = build_parser().parse_args(argv)
         if getattr(args, "local", False):
             args.inventory = str(local.write_inventory())
+            local.clean_environment()
         if args.command == "lab":
             return cmd_lab(args)
         if args.command == "deploy":

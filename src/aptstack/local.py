@@ -89,6 +89,14 @@ HEADER = (
 )
 
 
+def clean_environment() -> None:
+    """Over the local connection every module and command inherits ansible-playbook's environment,
+    which is the driver's. A PYTHONPATH that found the driver (a source tree, as the autopkgtest
+    runs it) would reach the services' own tools: keystone-manage, run as user keystone, failed
+    on a path under /root. The driver is loaded by now; the cloud does not get it."""
+    os.environ.pop("PYTHONPATH", None)
+
+
 def write_inventory(directory: Path | None = None) -> Path:
     """Write the local inventory (0600 directory: the secrets go beside it) and return its path.
     Local mode changes the machine itself: it needs root, refused here before anything is written."""

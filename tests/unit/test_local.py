@@ -102,6 +102,7 @@ def test_an_inventory_or_local_is_required(capsys):
 
 
 def test_deploy_local_runs_site_on_the_written_inventory(monkeypatch, tmp_path):
+    monkeypatch.setenv("PYTHONPATH", "/root/src")
     inventory = tmp_path / "local" / "inventory.yml"
     monkeypatch.setattr(local, "write_inventory", lambda: inventory)
     monkeypatch.setattr(runner, "check_inputs", lambda *args: None)
@@ -109,6 +110,8 @@ def test_deploy_local_runs_site_on_the_written_inventory(monkeypatch, tmp_path):
     monkeypatch.setattr(runner, "run_playbook", lambda argv, env=None, stdout=None: runs.append(argv) or 0)
     assert cli.main(["deploy", "--local", "-e", "a=1"]) == 0
     assert runs[0][1:] == ["-i", str(inventory), "aptstack.openstack.site", "-e", "a=1"]
+    # Ansible's local connection hands its environment to the services' tools.
+    assert "PYTHONPATH" not in os.environ
 
 
 def test_without_mitogen_the_strategy_is_ansibles_own(monkeypatch):
