@@ -125,8 +125,9 @@ def test_a_broken_upload_fails_the_autopkgtest(passed_run, tmp_path):
         "--suffix", "+local2", "--break", "usr/lib/python3/dist-packages/nova/conductor/manager.py",
     )  # fmt: skip
     debs = subprocess.run(["tar", "-C", str(broken), "-cf", "-", "."], capture_output=True, check=True).stdout
-    assert ssh("rm -rf /root/broken && mkdir /root/broken && tar -xf - -C /root/broken", stdin=debs).returncode == 0
-    setup = "--setup-commands='DEBIAN_FRONTEND=noninteractive apt-get install -y -q /root/broken/*.deb'"
+    # Not /root/broken: that is the run's output directory, which autopkgtest wants empty.
+    assert ssh("rm -rf /root/debs && mkdir /root/debs && tar -xf - -C /root/debs", stdin=debs).returncode == 0
+    setup = "--setup-commands='DEBIAN_FRONTEND=noninteractive apt-get install -y -q /root/debs/*.deb'"
     status, wall, out = run_autopkgtest("broken", setup)
     assert status == 4, f"autopkgtest exit {status} (4: a test failed)"
     assert "aio                  FAIL" in (out / "summary").read_text()
