@@ -76,11 +76,22 @@ tempest-check: venv
 
 # Optional services on an aio lab (40 min here beside other labs; not part of `make test`):
 # up --with heat (verify runs the Heat ping check), a second deploy with changed=0, and the check
-# failing while heat-engine is stopped. SERVICES_LAB names the lab; SERVICES_SUBNET and SERVICES_TUNNEL_SUBNET its networks.
+# failing while heat-engine is stopped. SERVICES_LAB names the lab; SERVICES_SUBNET and
+# SERVICES_TUNNEL_SUBNET its networks.
 SERVICES_LAB ?= svc
 services-check: host-deps venv
 	SERVICES_LAB=$(SERVICES_LAB) SERVICES_SUBNET=$(SERVICES_SUBNET) SERVICES_TUNNEL_SUBNET=$(SERVICES_TUNNEL_SUBNET) \
 		$(BIN)/pytest -v -s -x tests/checks/test_services.py
+
+# aptstack's autopkgtest (debian/tests/aio) in a fresh lab host standing in for a testbed:
+# `autopkgtest -- null` passes on archive packages only, and fails on a deliberately broken nova
+# (one aio lab, about 25 min). AUTOPKGTEST_LAB names the lab; AUTOPKGTEST_SUBNET and
+# AUTOPKGTEST_TUNNEL_SUBNET its networks.
+.PHONY: autopkgtest-check
+AUTOPKGTEST_LAB ?= apkt
+autopkgtest-check: host-deps venv
+	AUTOPKGTEST_LAB=$(AUTOPKGTEST_LAB) AUTOPKGTEST_SUBNET=$(AUTOPKGTEST_SUBNET) \
+		AUTOPKGTEST_TUNNEL_SUBNET=$(AUTOPKGTEST_TUNNEL_SUBNET) $(BIN)/pytest -v -s -x tests/checks/test_autopkgtest.py
 
 # Deploy, verify, teardown, nothing left, deploy and verify again on one lab (about half an hour;
 # not part of `make test`). REUSE_LAB names the lab; REUSE_SUBNET and REUSE_TUNNEL_SUBNET its networks.

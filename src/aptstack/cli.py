@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import __version__, junit, lab, report, runner, sources, tempest, upgrade
+from . import __version__, junit, lab, local, report, runner, sources, tempest, upgrade
 from .errors import AptstackError, UsageError
 from .releases import DEFAULT_RELEASE, RELEASES
 
@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
             _junit_arg(cmd)
 
     diagnose = sub.add_parser("diagnose", help="collect journals, configs and OVN/nova state of every host")
-    diagnose.add_argument("-i", "--inventory", required=True, help="Ansible inventory of the hosts")
+    _inventory_arg(diagnose, "Ansible inventory of the hosts")
     diagnose.add_argument("--failures", type=Path, help="a failure record to print first (APTSTACK_FAILURES_FILE)")
 
     upgrade_cmd = sub.add_parser(
@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     sources.add_arguments(upgrade_cmd)
 
     versions = sub.add_parser("versions", help="each host's OpenStack, OVN/OVS, libvirt and QEMU packages and origins")
-    versions.add_argument("-i", "--inventory", required=True, help="Ansible inventory of the hosts")
+    _inventory_arg(versions, "Ansible inventory of the hosts")
     versions.add_argument("--json", action="store_true", help="print the reports as one JSON object, by host")
 
     teardown = sub.add_parser("teardown", help="stop and purge what aptstack installed, so the hosts can be reused")
@@ -125,11 +125,23 @@ def _lab_up_args(cmd, name_default=None):
 
 
 def _playbook_args(cmd):
-    cmd.add_argument("-i", "--inventory", required=True, help="Ansible inventory: groups controller and compute")
+    _inventory_arg(cmd, "Ansible inventory: groups controller and compute")
     cmd.add_argument("-e", "--extra-vars", action="append", default=[], help=EXTRA_VARS_HELP)
     cmd.add_argument("--tags", help="only run tasks with these tags (comma-separated; e.g. a role's name)")
     cmd.add_argument("--skip-tags", help="skip tasks with these tags (comma-separated)")
     cmd.add_argument("-v", "--verbose", action="count", default=0, help="more Ansible output (repeatable)")
+
+
+def _inventory_arg(cmd, help_text):
+    """-i INVENTORY, or --local: this machine is the whole cloud (an inventory aptstack writes)."""
+    group = cmd.add_mutually_exclusive_group(required=True)
+    group.add_argument("-i", "--inventory", help=help_text)
+    group.add_argument(
+        "--local",
+        action="store_true",
+        help="this machine, over the local connection, as controller and compute (e.g. an autopkgtest testbed); "
+        "inventory, secrets and reports in $APTSTACK_STATE_DIR/local",
+    )
 
 
 def _log(message: str) -> None:
@@ -524,6 +536,9 @@ def format_up_summary(the_lab, inventory, timings, roles, check, status, memory=
 def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if getattr(args, "local", False):
+            args.inventory = str(local.write_inventory())
+            local.clean_environment()
         if args.command == "lab":
             return cmd_lab(args)
         if args.command == "deploy":

@@ -106,7 +106,9 @@ def _ansible_playbook() -> str:
         return str(beside)
     found = shutil.which("ansible-playbook")
     if not found:
-        raise UsageError("ansible-playbook not found: install the 'ansible' package (pip install ansible)")
+        raise UsageError(
+            "ansible-playbook not found: install the distribution's 'ansible' package, or 'ansible' with pip"
+        )
     return found
 
 
