@@ -133,7 +133,10 @@ def test_teardown_leaves_the_host_as_it_was_and_it_deploys_again(lab):
 
     aptstack("teardown", "-i", inventory, "--secrets")
     for host in lab["hosts"]:
-        assert differences(before[host["name"]], without_kept(before[host["name"]], snapshot(lab, host))) == {}
+        left = differences(before[host["name"]], without_kept(before[host["name"]], snapshot(lab, host)))
+        # The whole difference, for when pytest's shortened assertion hides most of it.
+        (LOG_DIR / f"left-{host['name']}.json").write_text(json.dumps(left, indent=1))
+        assert left == {}, f"whole difference in {LOG_DIR}/left-{host['name']}.json"
     assert not any((Path(inventory).parent / name).exists() for name in ("aptstack-secrets.yml", "clouds.yaml"))
 
     aptstack("deploy", "-i", inventory)

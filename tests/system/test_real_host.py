@@ -27,6 +27,7 @@ BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]
 LAB = os.environ.get("APTSTACK_REAL_HOST_LAB", "st-real")
 
+
 def run(argv, cwd, env=None, timeout=3600):
     proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     command = " ".join(map(str, argv))
@@ -134,7 +135,9 @@ def test_no_generated_secret_in_any_output(lab, workdir, outputs):
     inventory = str(workdir / "hosts.yml")
 
     # The driver's runs: verify with its JSON and JUnit, the versions report, and a deploy that
-    # fails (a unit it must enable is masked), which writes a diagnostics report of every config.
+    # fails (a unit it must start is stopped and masked), which writes a diagnostics report of
+    # every config. (Masked alone is not enough: a running unit whose init script is enabled
+    # looks enabled and started to Ansible.)
     checks = aptstack("verify", "-i", inventory, "--json", "--junit", str(workdir / "verify-junit.xml"))
     outputs["aptstack verify"] = checks.stdout + checks.stderr
     assert json.loads(checks.stdout)["result"] == "passed"
@@ -143,11 +146,11 @@ def test_no_generated_secret_in_any_output(lab, workdir, outputs):
     controller = next(iter(yaml.safe_load(Path(inventory).read_text())["all"]["children"]["controller"]["hosts"]))
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     mask = [BIN / "ansible", "-i", inventory, controller, "-m", "ansible.builtin.systemd_service"]
-    run([*mask, "-a", "name=nova-conductor masked=true"], cwd=workdir, env=env)
+    run([*mask, "-a", "name=nova-conductor masked=true state=stopped"], cwd=workdir, env=env)
     try:
         failed = aptstack("deploy", "-i", inventory, check=False)
     finally:
-        run([*mask, "-a", "name=nova-conductor masked=false"], cwd=workdir, env=env)
+        run([*mask, "-a", "name=nova-conductor masked=false state=started"], cwd=workdir, env=env)
     outputs["aptstack deploy (failing)"] = failed.stdout + failed.stderr
     assert failed.returncode != 0, failed.stdout[-3000:]
     reports = list((workdir / "diagnostics").glob("*/report.txt"))
