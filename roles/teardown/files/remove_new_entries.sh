@@ -21,8 +21,15 @@ done < "$record/entry-dirs"
 [ -e "$record/slices" ] || exit 0
 systemctl list-units --type=slice --state=active --plain --no-legend | awk '{print $1}' | while IFS= read -r slice; do
     grep -qxF -- "$slice" "$record/slices" && continue
-    # A slice with processes in it is someone's: leave it.
-    [ -z "$(systemctl show -P TasksCurrent "$slice" | grep -v '^0$' | grep -v '^\[not set\]$' || true)" ] || continue
+    # Only a slice whose cgroup holds no process at all (the Ansible connection's own session is
+    # in one); one whose cgroup cannot be found is left alone.
+    cg=$(systemctl show -P ControlGroup "$slice")
+    dir=
+    for root in /sys/fs/cgroup /sys/fs/cgroup/systemd; do
+        [ -n "$cg" ] && [ -d "$root$cg" ] && { dir=$root$cg; break; }
+    done
+    [ -n "$dir" ] || continue
+    find "$dir" -name cgroup.procs -exec cat {} + 2>/dev/null | grep -q . && continue
     systemctl stop "$slice"
     echo "$slice"
 done
