@@ -29,7 +29,11 @@ SNAPSHOT = r"""
 set -u
 echo "== packages"; dpkg-query -W -f '${db:Status-Status} ${Package}\n' | awk '$1 == "installed" {print $2}'
 echo "== unit files"; systemctl list-unit-files --no-legend --plain | awk '{print $1}'
-echo "== active units"; systemctl list-units --no-legend --plain --state=active,failed,activating | awk '{print $1}'
+# Without the units of root's logins: this snapshot's own SSH session and Ansible's last one
+# (systemd keeps user@0 for 10 s after a logout) come and go with logins, not with the deploy.
+echo "== active units"; systemctl list-units --no-legend --plain --state=active,failed,activating | awk '{print $1}' \
+  | grep -Ev '^(user@[0-9]+\.service|user-runtime-dir@[0-9]+\.service|user-[0-9]+\.slice)$' \
+  | grep -Ev '^(run-user-[0-9]+\.mount|session-[0-9]+\.scope)$'
 echo "== links"; ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1
 echo "== addresses"; ip -o addr show | awk '{print $2 " " $4}'
 echo "== ports"; ss -Hltnu | awk '{print $1 " " $5}'
