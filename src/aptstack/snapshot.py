@@ -297,7 +297,8 @@ def not_ready(services: list, agents: list) -> list[str]:
 
 def wait_cloud(clouds_yaml: Path, timeout: float = CLOUD_TIMEOUT, since: float | None = None) -> dict:
     """Wait until keystone issues a token, every nova-compute is up and every network agent alive;
-    return when each happened, in seconds since `since` (a time.monotonic(); default: now)."""
+    return when each happened (token, both APIs answering, compute services up, agents alive, all),
+    in seconds since `since` (a time.monotonic(); default: now)."""
     cloud = next(iter(yaml.safe_load(clouds_yaml.read_text())["clouds"].values()))
     url, body = token_request(cloud)
     interface, region = cloud.get("interface", "public"), cloud.get("region_name")
@@ -314,6 +315,11 @@ def wait_cloud(clouds_yaml: Path, timeout: float = CLOUD_TIMEOUT, since: float |
             network = endpoint(catalog, "network", interface, region)
             services = _request(f"{compute}/os-services", token)[1].get("services", [])
             agents = _request(f"{network}/v2.0/agents", token)[1].get("agents", [])
+            timings.setdefault("apis_s", round(time.monotonic() - since, 1))
+            if not not_ready(services, []):
+                timings.setdefault("compute_s", round(time.monotonic() - since, 1))
+            if not not_ready([{"binary": "nova-compute", "state": "up"}], agents):
+                timings.setdefault("agents_s", round(time.monotonic() - since, 1))
             waiting = not_ready(services, agents)
             if not waiting:
                 timings["cloud_s"] = round(time.monotonic() - since, 1)

@@ -219,7 +219,8 @@ def test_wait_cloud_waits_for_compute_up(tmp_path, monkeypatch):
     monkeypatch.setattr(snapshot, "_request", fake_request)
     monkeypatch.setattr(snapshot.time, "sleep", lambda _s: None)
     timings = snapshot.wait_cloud(clouds)
-    assert set(timings) == {"token_s", "cloud_s"}
+    assert set(timings) == {"token_s", "apis_s", "compute_s", "agents_s", "cloud_s"}
+    assert timings["compute_s"] >= timings["agents_s"]
     assert calls.count("http://int:8774/v2.1/os-services") == 3
     assert "http://int:9696/v2.0/agents" in calls
 
