@@ -213,7 +213,8 @@ def cmd_lab(args) -> int:
                 + (f" {h['memory_bytes'] / 2**30:.2f} GiB" if h["memory_bytes"] else "")
                 for h in item["hosts"]
             )
-            print(f"{item['name']:12} {item['topology']:20} {item['release']:9} {item['state']:8} {hosts}")
+            source = f" (from snapshot {item['snapshot']})" if item.get("snapshot") else ""
+            print(f"{item['name']:12} {item['topology']:20} {item['release']:9} {item['state']:8} {hosts}{source}")
     return 0
 
 

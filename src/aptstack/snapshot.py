@@ -90,7 +90,7 @@ def metadata(name: str, the_lab: lab.Lab, versions: dict, disk_bytes: int) -> di
 
 
 def disk_usage(path: Path) -> int:
-    """Bytes used on disk under path (du: hard links counted once)."""
+    """Bytes used on disk under path (du: hard links counted once; a restored host's merged root counts whole)."""
     out = host.run(["du", "-s", "--block-size=1", path]).stdout
     return int(out.split()[0])
 
@@ -117,7 +117,22 @@ def check_snapshot_request(lab_name: str, name: str) -> lab.Lab:
         )
     if lab.lab_state(the_lab) == "partial":
         raise UsageError(f"lab {lab_name} is partly running; start it with: aptstack lab up --name {lab_name}")
+    needed = sum(disk_usage(the_lab.node_root(node)) for node in the_lab.nodes)
+    check_free_space(needed)
     return the_lab
+
+
+def check_free_space(needed: int, reserve: int = 2**30) -> None:
+    """The snapshot is a full copy: refuse it unless it fits with a reserve left over."""
+    place = lab.snapshots_dir()
+    while not place.exists():
+        place = place.parent
+    free = shutil.disk_usage(place).free
+    if free < needed + reserve:
+        raise UsageError(
+            f"not enough space for the snapshot in {lab.snapshots_dir()}: "
+            f"it needs {needed / 2**30:.1f} GiB plus {reserve / 2**30:.0f} GiB to spare, {free / 2**30:.1f} GiB free"
+        )
 
 
 def create(lab_name: str, name: str, log=print) -> dict:

@@ -19,6 +19,7 @@ def state(tmp_path, monkeypatch):
     lab.save(source)
     for name in ("inventory.yml", "secrets.yml", "clouds.yaml"):
         (source.directory() / name).write_text("{}\n")
+    monkeypatch.setattr(snapshot, "disk_usage", lambda _path: 2**20)
     return tmp_path
 
 
@@ -74,6 +75,14 @@ def test_snapshot_of_a_lab_never_deployed_is_refused(state):
     with pytest.raises(UsageError, match=r"lab src is not deployed .*aptstack deploy -i"):
         snapshot.create("src", "s1")
     assert tree(state) == before
+
+
+def test_snapshot_that_does_not_fit_is_refused(state, monkeypatch):
+    monkeypatch.setattr(snapshot, "disk_usage", lambda _path: 2**50)
+    with pytest.raises(UsageError, match=r"not enough space for the snapshot .* it needs 1048576\.0 GiB"):
+        snapshot.create("src", "s1")
+    assert not snapshot.snapshot_dir("s1").exists()
+    assert lab.load("src").nodes[0].pid is None
 
 
 def test_restore_bad_input_is_refused_before_anything_changes(state):
