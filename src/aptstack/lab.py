@@ -261,6 +261,8 @@ def snapshot_labs() -> list[Lab]:
     """The labs the snapshots were taken of, as they recorded them (their addresses stay theirs)."""
     found = []
     for path in sorted(snapshots_dir().glob("*/snapshot.json")):
+        if path.parent.name.startswith("."):  # still being made
+            continue
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             found.append(Lab.from_json(json.loads(path.read_text())["lab"]))
     return found

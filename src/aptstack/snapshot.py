@@ -51,7 +51,9 @@ def load(name: str) -> dict | None:
 def all_snapshots() -> list[dict]:
     if not lab.snapshots_dir().is_dir():
         return []
-    found = [load(p.name) for p in sorted(lab.snapshots_dir().iterdir()) if (p / "snapshot.json").exists()]
+    # A snapshot being made is a hidden ".NAME.building" directory until it is complete.
+    names = [path.parent.name for path in sorted(lab.snapshots_dir().glob("*/snapshot.json"))]
+    found = [load(name) for name in names if not name.startswith(".")]
     return [meta for meta in found if meta]
 
 

@@ -127,6 +127,15 @@ def test_new_labs_do_not_take_a_snapshots_addresses(state):
     assert [str(n) for n in found] == ["10.213.4.0/24", "10.213.7.0/24"]
 
 
+def test_a_snapshot_still_being_made_is_not_listed(state):
+    meta = write_snapshot("s1", lab.load("src"))
+    building = snapshot.snapshot_dir(".s2.building")
+    building.mkdir()
+    (building / "snapshot.json").write_text(json.dumps({**meta, "name": "s2"}))
+    assert [item["name"] for item in snapshot.listing()] == ["s1"]
+    assert len(lab.snapshot_labs()) == 1
+
+
 def test_remove_refuses_a_snapshot_a_lab_uses(state):
     write_snapshot("s1", lab.load("src"), used_by=["r1"])
     with pytest.raises(UsageError, match=r"lower layer of lab\(s\) r1; take them down first"):
