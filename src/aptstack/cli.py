@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import __version__, junit, lab, local, report, runner, sources, tempest, upgrade
+from . import __version__, junit, lab, local, report, runner, snapshot, sources, tempest, upgrade
 from .errors import AptstackError, UsageError
 from .releases import DEFAULT_RELEASE, RELEASES
 
@@ -29,12 +29,22 @@ def build_parser() -> argparse.ArgumentParser:
     lab_parser = sub.add_parser("lab", help="manage local lab hosts")
     lab_sub = lab_parser.add_subparsers(dest="lab_command", required=True, parser_class=_Parser)
     lab_up = lab_sub.add_parser("up", help="create and start a lab")
-    _lab_up_args(lab_up)
+    _lab_up_args(lab_up, restorable=True)
     lab_up.add_argument("--json", action="store_true", help="print the lab as JSON")
     lab_down = lab_sub.add_parser("down", help="stop and remove a lab")
     lab_down.add_argument("--name", required=True, help="the lab to remove")
     lab_list = lab_sub.add_parser("list", help="list labs and their state")
     lab_list.add_argument("--json", action="store_true", help="print the labs as JSON")
+    lab_snapshot = lab_sub.add_parser(
+        "snapshot", help="halt a deployed lab cleanly and keep its hosts' disks and files as a snapshot"
+    )
+    lab_snapshot.add_argument("--name", required=True, help="the deployed lab")
+    lab_snapshot.add_argument("--as", dest="snapshot", required=True, metavar="SNAP", help="the snapshot's name")
+    lab_snapshot.add_argument("--json", action="store_true", help="print the snapshot's record as JSON")
+    lab_snapshots = lab_sub.add_parser("snapshots", help="list the snapshots")
+    lab_snapshots.add_argument("--json", action="store_true", help="print the snapshots as JSON")
+    lab_snapshot_remove = lab_sub.add_parser("snapshot-remove", help="remove a snapshot no lab uses")
+    lab_snapshot_remove.add_argument("--name", required=True, help="the snapshot to remove")
     lab_reports = lab_sub.add_parser("reports", help="print the summaries of a lab's failure reports")
     lab_reports.add_argument("--name", required=True, help="the lab whose reports to print")
     lab_reports.add_argument("--since", type=float, default=0.0, help="only reports written after this Unix time")
@@ -115,13 +125,26 @@ def services_vars(args) -> list[str]:
     return [json.dumps({"aptstack_services": names})]
 
 
-def _lab_up_args(cmd, name_default=None):
+def _lab_up_args(cmd, name_default=None, restorable=False):
     cmd.add_argument("--name", required=name_default is None, default=name_default, help="the lab's name")
-    cmd.add_argument("--topology", default="aio", choices=list(lab.TOPOLOGIES), help="hosts and their groups")
-    cmd.add_argument("--computes", type=int, default=1, help="compute hosts (controller-compute)")
-    cmd.add_argument("--release", default=DEFAULT_RELEASE, choices=list(RELEASES), help="the hosts' distribution")
+    # With --from, these come from the snapshot: no default, so that a conflicting one is refused.
+    unset = restorable
+    cmd.add_argument(
+        "--topology", default=None if unset else "aio", choices=list(lab.TOPOLOGIES), help="hosts and their groups"
+    )
+    cmd.add_argument("--computes", type=int, default=None if unset else 1, help="compute hosts (controller-compute)")
+    cmd.add_argument(
+        "--release", default=None if unset else DEFAULT_RELEASE, choices=list(RELEASES), help="the hosts' distribution"
+    )
     cmd.add_argument("--subnet", help="management network (default: a free /24 in 10.213.0.0/16)")
     cmd.add_argument("--tunnel-subnet", help="tunnel network (default: a free /24)")
+    if restorable:
+        cmd.add_argument(
+            "--from",
+            dest="snapshot",
+            metavar="SNAP",
+            help="a lab from this snapshot (aptstack lab snapshots), with the snapshot's hosts and addresses",
+        )
 
 
 def _playbook_args(cmd):
@@ -150,11 +173,20 @@ def _log(message: str) -> None:
 
 def cmd_lab(args) -> int:
     if args.lab_command == "up":
-        the_lab, _changed = lab.up(
-            args.name, args.topology, args.release, args.computes,
-            args.subnet, args.tunnel_subnet, log=_log,
-        )  # fmt: skip
+        if args.snapshot:
+            given = [f"--{option.replace('_', '-')}" for option in LAB_SHAPE if getattr(args, option) is not None]
+            if given:
+                raise UsageError(f"--from takes the hosts and addresses from the snapshot; leave out {' '.join(given)}")
+            the_lab, timings = snapshot.restore(args.name, args.snapshot, log=_log)
+        else:
+            the_lab, _changed = lab.up(
+                args.name, args.topology or "aio", args.release or DEFAULT_RELEASE,
+                1 if args.computes is None else args.computes, args.subnet, args.tunnel_subnet, log=_log,
+            )  # fmt: skip
+            timings = None
         summary = the_lab.summary()
+        if timings:
+            summary = {**summary, "snapshot": args.snapshot, "restore_s": timings}
         if args.json:
             print(json.dumps(summary, indent=2))
         else:
@@ -167,6 +199,8 @@ def cmd_lab(args) -> int:
         return 0
     if args.lab_command == "reports":
         return print_report_summaries(args.name, args.since)
+    if args.lab_command in ("snapshot", "snapshots", "snapshot-remove"):
+        return cmd_snapshot(args)
     labs = lab.listing()
     if args.json:
         print(json.dumps(labs, indent=2))
@@ -179,7 +213,38 @@ def cmd_lab(args) -> int:
                 + (f" {h['memory_bytes'] / 2**30:.2f} GiB" if h["memory_bytes"] else "")
                 for h in item["hosts"]
             )
-            print(f"{item['name']:12} {item['topology']:20} {item['release']:9} {item['state']:8} {hosts}")
+            source = f" (from snapshot {item['snapshot']})" if item.get("snapshot") else ""
+            print(f"{item['name']:12} {item['topology']:20} {item['release']:9} {item['state']:8} {hosts}{source}")
+    return 0
+
+
+# Options of `lab up` that a snapshot decides.
+LAB_SHAPE = ("topology", "computes", "release", "subnet", "tunnel_subnet")
+
+
+def cmd_snapshot(args) -> int:
+    if args.lab_command == "snapshot":
+        meta = snapshot.create(args.name, args.snapshot, log=_log)
+        if args.json:
+            print(json.dumps(meta, indent=2, sort_keys=True))
+        else:
+            print(f"snapshot: {snapshot.snapshot_dir(meta['name'])}")
+        return 0
+    if args.lab_command == "snapshot-remove":
+        snapshot.remove(args.name, log=_log)
+        return 0
+    snapshots = snapshot.listing()
+    if args.json:
+        print(json.dumps(snapshots, indent=2, sort_keys=True))
+    elif not snapshots:
+        print("no snapshots")
+    else:
+        for item in snapshots:
+            used = f"used by {','.join(item['used_by'])}" if item["used_by"] else "unused"
+            print(
+                f"{item['name']:12} {item['topology']:20} {item['release']:9} {item['created']} "
+                f"{item['disk_bytes'] / 2**30:.2f} GiB  from lab {item['source_lab']} {item['subnet']}  {used}"
+            )
     return 0
 
 

@@ -35,6 +35,8 @@ DEFAULT_POOL = ipaddress.ip_network("10.213.0.0/16")
 FIRST_HOST_OFFSET = 10
 BOOT_TIMEOUT = 120
 SSH_TIMEOUT = 60
+# A clean halt waits for every unit to stop; an OpenStack daemon can take its whole stop timeout (90 s).
+HALT_TIMEOUT = 180
 
 
 @dataclass
@@ -63,6 +65,8 @@ class Lab:
     subnet: str
     tunnel_subnet: str
     nodes: list[Node] = field(default_factory=list)
+    # The snapshot whose root filesystems are the read-only lower layers of this lab's hosts.
+    snapshot: str | None = None
 
     @property
     def mgmt_bridge(self) -> str:
@@ -119,6 +123,15 @@ class Lab:
 
 def labs_dir() -> Path:
     return host.state_dir() / "labs"
+
+
+def snapshots_dir() -> Path:
+    return host.state_dir() / "snapshots"
+
+
+def snapshot_root(snapshot: str, hostname: str) -> Path:
+    """A host's root filesystem kept in a snapshot (the lower layer of the hosts restored from it)."""
+    return snapshots_dir() / snapshot / "hosts" / hostname / "rootfs"
 
 
 # ---------------------------------------------------------------- planning
@@ -246,6 +259,17 @@ def all_labs() -> list[Lab]:
         return []
     labs = [load(p.name) for p in sorted(labs_dir().iterdir()) if (p / "lab.json").exists()]
     return [lab for lab in labs if lab]
+
+
+def snapshot_labs() -> list[Lab]:
+    """The labs the snapshots were taken of, as they recorded them (their addresses stay theirs)."""
+    found = []
+    for path in sorted(snapshots_dir().glob("*/snapshot.json")):
+        if path.parent.name.startswith("."):  # still being made
+            continue
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            found.append(Lab.from_json(json.loads(path.read_text())["lab"]))
+    return found
 
 
 def save(lab: Lab) -> None:
@@ -417,6 +441,30 @@ def prepare_node_root(lab: Lab, node: Node, source: Path) -> None:
     building.rename(root)
 
 
+def mount_overlay(lab: Lab, node: Node) -> None:
+    """The host's root: the snapshot's rootfs as the read-only lower layer, the host's own
+    changes in an upper directory beside it (nothing is copied until a file is written)."""
+    root = lab.node_root(node)
+    if os.path.ismount(root):
+        return
+    lower = snapshot_root(lab.snapshot, node.hostname)
+    if not (lower / "etc/os-release").exists() and not (lower / "usr/lib/os-release").exists():
+        raise AptstackError(f"{node.hostname}: snapshot {lab.snapshot!r} has no root filesystem at {lower}")
+    upper, work = root.with_name("upper"), root.with_name("work")
+    for directory in (root, upper, work):
+        directory.mkdir(parents=True, exist_ok=True)
+    options = f"lowerdir={lower},upperdir={upper},workdir={work}"
+    host.run(["mount", "-t", "overlay", f"aptstack-{lab.name}", "-o", options, root])
+
+
+def unmount_overlays(lab: Lab) -> None:
+    for node in lab.nodes:
+        root = lab.node_root(node)
+        # A mount still busy (a shell inside it) is detached, so that removing the lab cannot reach the lower layer.
+        if os.path.ismount(root) and host.run(["umount", root], check=False).returncode != 0:
+            host.run(["umount", "--lazy", root])
+
+
 def known_hosts_lines(lab: Lab) -> list[str]:
     lines = []
     for node in lab.nodes:
@@ -544,6 +592,33 @@ def stop_nodes(lab: Lab) -> None:
         host.remove_cgroups(host.node_cgroups(lab.name, node.hostname))
 
 
+def halt_nodes(lab: Lab, timeout: float = HALT_TIMEOUT, log=print) -> float:
+    """Halt every running host of a lab cleanly, all at once; return the seconds it took.
+
+    SIGTERM to nspawn makes the container's systemd stop its units in order (the OpenStack
+    daemons before the databases and the message queue) and halt. A host that has not halted
+    after `timeout` seconds is an error: its disk would not be a clean one to keep."""
+    started = time.monotonic()
+    alive = [node for node in lab.nodes if nspawn_alive(node.pid, lab.node_root(node))]
+    for node in alive:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(node.pid, signal.SIGTERM)
+    for node in alive:
+        remaining = max(1.0, timeout - (time.monotonic() - started))
+        if not _wait_exit(node.pid, lab.node_root(node), remaining):
+            raise AptstackError(
+                f"{node.hostname} did not halt within {timeout:.0f}s; "
+                f"remove the lab with: aptstack lab down --name {lab.name}"
+            )
+    for node in lab.nodes:
+        node.pid = None
+        host.remove_cgroups(host.node_cgroups(lab.name, node.hostname))
+    save(lab)
+    elapsed = time.monotonic() - started
+    log(f"lab {lab.name}: {len(alive)} host(s) halted in {elapsed:.1f}s")
+    return elapsed
+
+
 def _wait_exit(pid: int, root: Path, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -603,7 +678,8 @@ def up(
             chosen.append(network)
     if mgmt and tun and mgmt.overlaps(tun):
         raise UsageError(f"--subnet {mgmt} and --tunnel-subnet {tun} overlap")
-    free = allocate_subnets(2 - len(chosen), routed + chosen, others)
+    # A snapshot keeps its lab's addresses: a new lab does not take them unless asked to.
+    free = allocate_subnets(2 - len(chosen), routed + chosen, others + snapshot_labs())
     mgmt = mgmt or free.pop(0)
     tun = tun or free.pop(0)
     computes = computes if topology == "controller-compute" else 1
@@ -624,10 +700,13 @@ def _start(lab: Lab, log) -> Lab:
         key = directory / "id_ed25519"
         if not key.exists():
             host.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"aptstack-{lab.name}", "-f", key])
-        source = rootfs.ensure_rootfs(get_release(lab.release), log)
+        source = None if lab.snapshot else rootfs.ensure_rootfs(get_release(lab.release), log)
         setup_network(lab)
         for node in lab.nodes:
-            prepare_node_root(lab, node, source)
+            if lab.snapshot:
+                mount_overlay(lab, node)
+            else:
+                prepare_node_root(lab, node, source)
             if node_state(lab, node) != "running":
                 start_node(lab, node)
         (directory / "known_hosts").write_text("\n".join(known_hosts_lines(lab)) + "\n")
@@ -687,6 +766,7 @@ def down(name: str, log=print) -> bool:
         log(f"no lab named {name}; nothing to do")
         return False
     stop_nodes(lab)
+    unmount_overlays(lab)
     release = get_release(lab.release)
     for node in lab.nodes:
         rootfs.release_archives(release, node.hostname)
@@ -709,6 +789,7 @@ def listing() -> list[dict]:
             "release": lab.release,
             "state": lab_state(lab),
             "subnet": lab.subnet,
+            "snapshot": lab.snapshot,
             "hosts": [
                 {
                     "name": n.hostname,

@@ -1,0 +1,95 @@
+"""A deployed aio kept as a snapshot, a lab restored from it that passes verify, and nothing left.
+
+The lab to snapshot is deployed here (`aptstack up`, 6-15 min), unless APTSTACK_SNAPSHOT_SOURCE
+names a deployed lab to use instead: that lab is consumed (halted, snapshotted, taken down).
+"""
+
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from aptstack import host
+
+from .conftest import aptstack
+
+SOURCE = os.environ.get("APTSTACK_SNAPSHOT_SOURCE", "st-snap")
+SNAPSHOT = f"{SOURCE}-s"
+RESTORED = f"{SOURCE}-r"
+
+
+def lab_state(name: str) -> dict:
+    return json.loads((host.state_dir() / "labs" / name / "lab.json").read_text())
+
+
+def changed_counts(output: str) -> list[tuple[str, str]]:
+    recap = output.split("PLAY RECAP", 1)[1]
+    return re.findall(r"^(\S+)\s+:.*\bchanged=(\d+)", recap, re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def snapshot():
+    if "APTSTACK_SNAPSHOT_SOURCE" not in os.environ:
+        aptstack("lab", "down", "--name", SOURCE)
+        aptstack("up", "--name", SOURCE)
+    aptstack("lab", "snapshot-remove", "--name", SNAPSHOT, check=False)
+    meta = json.loads(aptstack("lab", "snapshot", "--name", SOURCE, "--as", SNAPSHOT, "--json").stdout)
+    aptstack("lab", "down", "--name", SOURCE)
+    try:
+        yield meta
+    finally:
+        aptstack("lab", "down", "--name", RESTORED)
+        aptstack("lab", "snapshot-remove", "--name", SNAPSHOT, check=False)
+
+
+def test_snapshot_records_where_it_starts_from(snapshot):
+    assert snapshot["topology"] == "aio"
+    assert snapshot["release"]
+    assert snapshot["disk_bytes"] > 2**28
+    listed = json.loads(aptstack("lab", "snapshots", "--json").stdout)
+    assert SNAPSHOT in [item["name"] for item in listed]
+
+
+def test_restore_answers_verify_then_goes_without_a_trace(snapshot):
+    started = time.monotonic()
+    restored = json.loads(aptstack("lab", "up", "--name", RESTORED, "--from", SNAPSHOT, "--json").stdout)
+    print(f"restore: {time.monotonic() - started:.1f}s {restored['restore_s']}")
+    inventory = restored["inventory"]
+    state = lab_state(RESTORED)
+    lab_id, pids = state["lab_id"], [n["pid"] for n in state["nodes"]]
+    assert state["snapshot"] == SNAPSHOT
+
+    # A second lab from the same snapshot would need the same addresses.
+    second = aptstack("lab", "up", "--name", f"{SOURCE}-2", "--from", SNAPSHOT, check=False)
+    assert second.returncode == 2
+    assert f"which lab {RESTORED} uses" in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1
+    # A snapshot in use stays.
+    assert aptstack("lab", "snapshot-remove", "--name", SNAPSHOT, check=False).returncode == 2
+
+    aptstack("verify", "-i", inventory)
+    deploy = aptstack("deploy", "-i", inventory)
+    counts = changed_counts(deploy.stdout)
+    assert counts and all(count == "0" for _host, count in counts), counts
+
+    aptstack("lab", "down", "--name", RESTORED)
+    aptstack("lab", "snapshot-remove", "--name", SNAPSHOT)
+    mounts = Path("/proc/self/mountinfo").read_text()
+    assert RESTORED not in mounts and SNAPSHOT not in mounts
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    assert f"asl{lab_id}-" not in links
+    for table in ("nat", "filter"):
+        rules = subprocess.run(["iptables", "-t", table, "-S"], capture_output=True, text=True).stdout
+        assert f"aptstack:{RESTORED}" not in rules
+    for pid in pids:
+        status = Path(f"/proc/{pid}/status")
+        assert not status.exists() or "State:\tZ" in status.read_text(), f"nspawn {pid} still runs"
+    for root in host.cgroup_hierarchies():
+        assert not (root / "aptstack" / RESTORED).exists()
+    assert not (host.state_dir() / "labs" / RESTORED).exists()
+    assert not (host.state_dir() / "snapshots" / SNAPSHOT).exists()
+    assert not (host.state_dir() / "labs" / SOURCE).exists()
