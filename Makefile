@@ -9,7 +9,7 @@ LAB ?= aio
 RELEASE ?= resolute
 
 .PHONY: aio test lint sanity docs unit system reuse-test molecule-aio molecule-controller-compute host-deps \
-	venv clean-labs overlay-check upgrade-check interrupt-check services-check
+	venv clean-labs overlay-check upgrade-check interrupt-check services-check snapshot-check
 
 aio: host-deps venv
 	$(BIN)/aptstack up --name $(LAB) --release $(RELEASE)
@@ -92,6 +92,12 @@ AUTOPKGTEST_LAB ?= apkt
 autopkgtest-check: host-deps venv
 	AUTOPKGTEST_LAB=$(AUTOPKGTEST_LAB) AUTOPKGTEST_SUBNET=$(AUTOPKGTEST_SUBNET) \
 		AUTOPKGTEST_TUNNEL_SUBNET=$(AUTOPKGTEST_TUNNEL_SUBNET) $(BIN)/pytest -v -s -x tests/checks/test_autopkgtest.py
+
+# An aio deployed, snapshotted, restored (refused a second time), verified, deployed with
+# changed=0, taken down with its snapshot, nothing left. APTSTACK_SNAPSHOT_SOURCE=<a deployed lab>
+# uses (and consumes) that lab instead of deploying st-snap.
+snapshot-check: host-deps venv
+	$(BIN)/pytest -v -s -x tests/snapshot
 
 # Deploy, verify, teardown, nothing left, deploy and verify again on one lab (about half an hour;
 # not part of `make test`). REUSE_LAB names the lab; REUSE_SUBNET and REUSE_TUNNEL_SUBNET its networks.

@@ -103,6 +103,6 @@ def test_lab_round_trips_through_json():
 def test_a_lab_written_by_a_newer_version_still_loads():
     the_lab = lab.Lab("t", "aio", "noble", 1, 2, "10.1.0.0/24", "10.1.1.0/24")
     the_lab.nodes = lab.plan_nodes("t", "aio", 1, the_lab.subnet, the_lab.tunnel_subnet)
-    data = the_lab.to_json() | {"snapshot": "base"}
-    data["nodes"][0]["overlay"] = "/somewhere"
+    data = the_lab.to_json() | {"a_future_key": "base"}
+    data["nodes"][0]["a_future_node_key"] = "/somewhere"
     assert lab.Lab.from_json(data) == the_lab
