@@ -99,6 +99,9 @@ def without_kept(before: dict, after: dict) -> dict:
     kept_files = after.get("kept files", set()) - before.get("kept files", set())
     trimmed = {section: set(entries) for section, entries in after.items() if not section.startswith("kept ")}
     trimmed["packages"] -= after.get("kept closure", set()) - before["packages"]
+    # Unit files the kept packages ship (sudo.service).
+    kept_units = {Path(path).name for path in kept_files if "/systemd/system/" in path}
+    trimmed["unit files"] -= kept_units - before.get("unit files", set())
     for section, entries in trimmed.items():
         if section.startswith("/"):
             # A directory the kept packages share with the host's own (/etc/pam.d) is the host's.
