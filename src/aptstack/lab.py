@@ -19,7 +19,7 @@ import signal
 import subprocess
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import yaml
@@ -102,8 +102,11 @@ class Lab:
 
     @classmethod
     def from_json(cls, data: dict) -> Lab:
-        nodes = [Node(**n) for n in data.pop("nodes")]
-        return cls(nodes=nodes, **data)
+        # A newer aptstack's lab.json may carry more fields (another lab on the machine): ignore them.
+        known = {f.name for f in fields(cls)}
+        node_known = {f.name for f in fields(Node)}
+        nodes = [Node(**{k: v for k, v in n.items() if k in node_known}) for n in data.pop("nodes")]
+        return cls(nodes=nodes, **{k: v for k, v in data.items() if k in known})
 
     def summary(self) -> dict:
         return {
