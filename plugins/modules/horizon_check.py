@@ -135,6 +135,7 @@ import os
 import tempfile
 import time
 import traceback
+from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -247,27 +248,29 @@ def main():
                 page_started = time.monotonic()
                 instances = params["url"] + "project/instances/"
                 if params["project_id"]:
-                    driver.get(f"{params['url']}auth/switch/{params['project_id']}/?next={instances}")
+                    # Horizon follows a next= on its own site only: the path, not the whole URL.
+                    path = urlsplit(instances).path
+                    driver.get(f"{params['url']}auth/switch/{params['project_id']}/?next={path}")
                 deadline = page_started + params["timeout"]
                 while True:
                     if driver.current_url.split("?")[0] != instances:
                         driver.get(instances)
                     else:
                         driver.refresh()
-                    WebDriverWait(driver, params["timeout"]).until(
-                        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "table#instances"))
-                    )
-                    result["listed"] = listed_servers(driver)
+                    # A page without the table (an error page) counts as listing nothing.
+                    table = driver.find_elements(By.CSS_SELECTOR, "table#instances")
+                    result["listed"] = listed_servers(driver) if table else []
                     result["missing"] = [name for name in params["servers"] if name not in result["listed"]]
+                    result["title"] = driver.title
                     if not result["missing"] or time.monotonic() >= deadline:
                         break
                     time.sleep(3)
                 result["instances_s"] = round(time.monotonic() - page_started, 1)
-                result["title"] = driver.title
                 if result["missing"]:
+                    shown = f"it lists: {', '.join(result['listed']) or 'nothing'}" if table else "no instances table"
                     failure = (
                         f"the instances page at {instances} does not list {', '.join(result['missing'])}"
-                        f" (it lists: {', '.join(result['listed']) or 'nothing'})"
+                        f" ({shown}; page title {result['title']!r})"
                     )
         except TimeoutException as error:
             where = driver.current_url if driver else params["url"]
@@ -280,8 +283,8 @@ def main():
                     os.makedirs(os.path.dirname(os.path.abspath(params["screenshot"])), exist_ok=True)
                     if driver.save_screenshot(params["screenshot"]):
                         result["screenshot"] = params["screenshot"]
-                except (OSError, WebDriverException):
-                    pass
+                except (OSError, WebDriverException) as error:
+                    result["screenshot_error"] = str(error)
                 driver.quit()
     result["total_s"] = round(time.monotonic() - started, 1)
     result.setdefault("login_s", None)
