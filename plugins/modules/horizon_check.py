@@ -198,7 +198,7 @@ def login(driver, params):
     wait.until(lambda d: "/auth/login/" not in d.current_url or d.find_elements(By.CSS_SELECTOR, ".alert-danger"))
     if "/auth/login/" in driver.current_url:
         errors = [e.text.strip() for e in driver.find_elements(By.CSS_SELECTOR, ".alert-danger") if e.text.strip()]
-        return "; ".join(errors) or "the login page came back"
+        return f"login as {params['username']} failed: {'; '.join(errors) or 'the login page came back'}"
     return None
 
 

@@ -47,6 +47,7 @@ done
 for conf in /etc/keystone/keystone.conf /etc/glance/glance-api.conf /etc/placement/placement.conf \
             /etc/nova/nova.conf /etc/nova/nova-compute.conf /etc/neutron/neutron.conf \
             /etc/neutron/plugins/ml2/ml2_conf.ini /etc/neutron/neutron_ovn_metadata_agent.ini /etc/heat/heat.conf \
+            /etc/openstack-dashboard/local_settings.py \
             /etc/apache2/sites-enabled/*.conf; do
     [ -f "$conf" ] || continue
     section "config $conf"
