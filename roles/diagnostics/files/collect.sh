@@ -13,7 +13,7 @@ section() { printf '\n===== %s =====\n' "$*"; }
 mask() {
     sed -E \
         -e 's#(://[^:/@[:space:]]+:)[^@[:space:]]+@#\1****@#g' \
-        -e 's#^([[:space:]]*[A-Za-z0-9_.-]*(password|secret|passwd|_key|token)[A-Za-z0-9_.-]*[[:space:]]*[=:][[:space:]]*).+#\1****#I'
+        -e 's#^([[:space:]]*([A-Za-z0-9_.-]*(password|secret|passwd|token)[A-Za-z0-9_.-]*|[A-Za-z0-9_.-]*_key(_[A-Za-z0-9_.-]*)?)[[:space:]]*[=:][[:space:]]*).+#\1****#I'
 }
 units_pattern='^(apache2|mariadb|mysql|rabbitmq-server|memcached|keystone|glance|placement|nova|neutron|heat|ovn|openvswitch|ovs-|libvirt|virtqemud)'
 
