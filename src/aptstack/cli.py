@@ -113,7 +113,7 @@ def _with_arg(cmd):
         "--with",
         dest="services",
         metavar="SERVICE[,...]",
-        help="optional services to deploy besides the core set, e.g. heat (sets aptstack_services)",
+        help="optional services to deploy besides the core set, e.g. heat,horizon (sets aptstack_services)",
     )
 
 
@@ -584,6 +584,13 @@ def format_up_summary(the_lab, inventory, timings, roles, check, status, memory=
             f"  heat:       stack {heat.get('status')}, create {heat.get('create_s')}s,"
             f" floating ping {heat.get('ping_s')}s, delete {heat.get('delete_s')}s"
         )
+    horizon = check.get("horizon") or {}
+    if horizon:
+        lines.append(
+            f"  horizon:    instances page lists {', '.join(horizon.get('listed') or []) or 'nothing'},"
+            f" login {horizon.get('login_s')}s, page {horizon.get('instances_s')}s, total {horizon.get('total_s')}s"
+        )
+        lines.append(f"  screenshot: {horizon.get('screenshot')}")
     for server in check.get("servers", []):
         lines.append(
             f"  server:     {server.get('inventory_host')} first ping {server['timings'].get('first_ping_s')}s"

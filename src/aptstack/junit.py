@@ -25,6 +25,7 @@ class Case:
 
 
 HEAT_CHECK = "Heat check"
+HORIZON_CHECK = "Horizon check"
 
 
 def verify_cases(result: dict) -> list[Case]:
@@ -49,12 +50,15 @@ def verify_cases(result: dict) -> list[Case]:
     cleanup = [f for f in failures if f.startswith("cleanup: ")]
     # The Heat ping check's tasks all start with its name.
     heat = [f for f in failures if f.startswith(HEAT_CHECK)]
-    other = [f for f in failures if f not in cleanup and f not in heat]
+    horizon = [f for f in failures if f.startswith(HORIZON_CHECK)]
+    other = [f for f in failures if f not in cleanup and f not in heat and f not in horizon]
     if other or not result.get("servers"):
         failed = result.get("result") != "passed"
         cases.insert(0, Case("verify", "boot check", "; ".join(other) or ("failed" if failed else None)))
     if result.get("heat"):
         cases.append(Case("verify", "heat stack", "; ".join(heat) or None, result["heat"].get("create_s")))
+    if result.get("horizon"):
+        cases.append(Case("verify", "horizon dashboard", "; ".join(horizon) or None, result["horizon"].get("total_s")))
     cleanup_info = result.get("cleanup") or {}
     left = [
         item.get("name", str(item)) if isinstance(item, dict) else str(item) for item in cleanup_info.get("left", [])

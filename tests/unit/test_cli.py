@@ -56,6 +56,12 @@ def test_up_summary_names_each_server_and_each_host_memory():
     check["heat"] = {"status": "CREATE_COMPLETE", "create_s": 39.0, "ping_s": 8.4, "delete_s": 20.3}
     text = cli.format_up_summary(FakeLab(), "/inv.yml", {"deploy": 600.0}, {}, check, 0, memory)
     assert "heat:       stack CREATE_COMPLETE, create 39.0s, floating ping 8.4s, delete 20.3s" in text
+    assert "horizon:" not in text
+    check["horizon"] = {"listed": ["v-server"], "login_s": 3.1, "instances_s": 2.2, "total_s": 6.0}
+    check["horizon"]["screenshot"] = "/s.png"
+    text = cli.format_up_summary(FakeLab(), "/inv.yml", {"deploy": 600.0}, {}, check, 0, memory)
+    assert "horizon:    instances page lists v-server, login 3.1s, page 2.2s, total 6.0s" in text
+    assert "screenshot: /s.png" in text
 
 
 def test_ansible_runs_with_mitogen_unless_turned_off(monkeypatch):
@@ -218,7 +224,7 @@ def test_an_unknown_optional_service_is_refused_before_anything(command, tmp_pat
     argv = [command, *(["-i", str(inventory)] if command == "deploy" else ["--name", "t"]), "--with", "heat,swift"]
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "aptstack: error: aptstack_services: unknown swift (choose from heat) (extra variable)"
+    assert err == "aptstack: error: aptstack_services: unknown swift (choose from heat, horizon) (extra variable)"
     assert touched == []
 
 

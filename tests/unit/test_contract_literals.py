@@ -57,6 +57,14 @@ def test_the_owner_defines_each_contract_value():
         assert re.search(r"_port \}\}", defaults[name]), name
 
 
+def test_the_owner_defines_the_dashboard_url():
+    # Port 80 is too common a number to search for (the test guest's own web server has it too);
+    # the dashboard's port and URL are still written once, here, and composed from each other.
+    defaults = yaml.safe_load(OWNER.read_text())
+    assert defaults["aptstack_horizon_port"] == 80
+    assert re.search(r"aptstack_horizon_port \}\}/horizon/", defaults["aptstack_horizon_url"])
+
+
 def test_files_are_scanned():
     files = list(code_files())
     assert len(files) > 150

@@ -101,3 +101,22 @@ def test_the_heat_check_is_its_own_case_and_takes_its_failures():
     assert cases[("verify", "heat stack")] == (None, False)
     _suite, cases = cases_of(junit.to_xml(junit.verify_cases({**passed, "heat": None})))
     assert ("verify", "heat stack") not in cases
+
+
+def test_the_horizon_check_is_its_own_case_and_takes_its_failures():
+    message = "Horizon check - log in, open the instances page and find the check's servers: not listed"
+    result = {
+        "result": "failed",
+        "servers": [server("c1")],
+        "failures": [message],
+        "cleanup": {"kept": False, "left": []},
+        "horizon": {"passed": False, "total_s": 9.5},
+    }
+    _suite, cases = cases_of(junit.to_xml(junit.verify_cases(result)))
+    assert cases[("verify", "horizon dashboard")] == (message, False)
+    assert ("verify", "boot check") not in cases
+    passed = {**result, "result": "passed", "failures": [], "horizon": {"passed": True, "total_s": 9.5}}
+    _suite, cases = cases_of(junit.to_xml(junit.verify_cases(passed)))
+    assert cases[("verify", "horizon dashboard")] == (None, False)
+    _suite, cases = cases_of(junit.to_xml(junit.verify_cases({**passed, "horizon": None})))
+    assert ("verify", "horizon dashboard") not in cases

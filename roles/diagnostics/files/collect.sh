@@ -13,7 +13,7 @@ section() { printf '\n===== %s =====\n' "$*"; }
 mask() {
     sed -E \
         -e 's#(://[^:/@[:space:]]+:)[^@[:space:]]+@#\1****@#g' \
-        -e 's#^([[:space:]]*[A-Za-z0-9_.-]*(password|secret|passwd|_key|token)[A-Za-z0-9_.-]*[[:space:]]*[=:][[:space:]]*).+#\1****#I'
+        -e 's#^([[:space:]]*([A-Za-z0-9_.-]*(password|secret|passwd|token)[A-Za-z0-9_.-]*|[A-Za-z0-9_.-]*_key(_[A-Za-z0-9_.-]*)?)[[:space:]]*[=:][[:space:]]*).+#\1****#I'
 }
 units_pattern='^(apache2|mariadb|mysql|rabbitmq-server|memcached|keystone|glance|placement|nova|neutron|heat|ovn|openvswitch|ovs-|libvirt|virtqemud)'
 
@@ -47,6 +47,7 @@ done
 for conf in /etc/keystone/keystone.conf /etc/glance/glance-api.conf /etc/placement/placement.conf \
             /etc/nova/nova.conf /etc/nova/nova-compute.conf /etc/neutron/neutron.conf \
             /etc/neutron/plugins/ml2/ml2_conf.ini /etc/neutron/neutron_ovn_metadata_agent.ini /etc/heat/heat.conf \
+            /etc/openstack-dashboard/local_settings.py \
             /etc/apache2/sites-enabled/*.conf; do
     [ -f "$conf" ] || continue
     section "config $conf"

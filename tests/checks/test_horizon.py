@@ -1,0 +1,53 @@
+"""Horizon on a real aio lab (make horizon-check; not part of make test): `aptstack up --with horizon`
+deploys the dashboard and passes verify with the browser check (headless Chromium on this machine logs
+in, finds the check's server on the instances page and saves a screenshot beside the report), a second
+deploy changes nothing, and the check fails when the browser cannot log in (a wrong password).
+
+HORIZON_LAB names the lab (made afresh, removed afterwards); HORIZON_SUBNET and HORIZON_TUNNEL_SUBNET
+choose its networks."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from .conftest import RELEASE, aptstack, inventory
+
+LAB = os.environ.get("HORIZON_LAB", "hzn")
+NETWORKS = [
+    option
+    for flag, env in (("--subnet", "HORIZON_SUBNET"), ("--tunnel-subnet", "HORIZON_TUNNEL_SUBNET"))
+    if os.environ.get(env)
+    for option in (flag, os.environ[env])
+]
+
+
+@pytest.fixture(scope="module")
+def horizon_up():
+    aptstack("lab", "down", "--name", LAB)
+    try:
+        yield aptstack("up", "--name", LAB, "--release", RELEASE, *NETWORKS, "--with", "horizon").stdout
+    finally:
+        aptstack("lab", "down", "--name", LAB)
+
+
+def test_up_with_horizon_passes_the_browser_check(horizon_up):
+    listed = r"horizon: +instances page lists aptstack-verify-server-\S+, login [\d.]+s, page [\d.]+s, total [\d.]+s"
+    assert re.search(listed, horizon_up)
+    screenshot = Path(re.search(r"screenshot: (\S+\.png)", horizon_up)[1])
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "result:     OK" in horizon_up
+
+
+def test_a_second_deploy_changes_nothing(horizon_up):
+    output = aptstack("deploy", "-i", inventory(LAB), "--with", "horizon").stdout
+    recap = output.split("PLAY RECAP", 1)[1]
+    changed = re.findall(r"^(\S+)\s+:.*\bchanged=(\d+)", recap, re.MULTILINE)
+    assert changed and all(count == "0" for _host, count in changed), recap
+
+
+def test_the_check_fails_when_the_browser_cannot_log_in(horizon_up):
+    broken = aptstack("verify", "-i", inventory(LAB), "-e", "verify_horizon_password=not-the-password", check=False)
+    assert broken.returncode != 0
+    assert "Horizon check" in broken.stdout and "login as admin failed" in broken.stdout
