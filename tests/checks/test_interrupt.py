@@ -29,17 +29,27 @@ ROUNDS = [
 ]
 
 
-def processes_in_group(pgid: int) -> dict[int, str]:
-    """The processes of a process group: pid -> command line."""
+def processes_in_group(pgid: int) -> dict[int, tuple[int, str]]:
+    """The processes of a process group: pid -> (parent pid, command line)."""
     found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
             if int(fields[2]) == pgid:
-                found[int(stat.parent.name)] = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found[int(stat.parent.name)] = (int(fields[1]), command)
         except (OSError, ValueError, IndexError):
             continue
     return found
+
+
+def ansible_playbook_pid(pgid: int) -> int:
+    """The ansible-playbook the driver started: its forks and mitogen's multiplexer carry the same
+    command line, but their parent is an ansible-playbook too."""
+    group = processes_in_group(pgid)
+    playbooks = {pid for pid, (_parent, command) in group.items() if "bin/ansible-playbook " in command}
+    [pid] = [pid for pid in playbooks if group[pid][0] not in playbooks]
+    return pid
 
 
 def interrupted_deploy(sig: int, whom: str, marker: str, delay: int) -> tuple[int, float]:
@@ -57,8 +67,7 @@ def interrupted_deploy(sig: int, whom: str, marker: str, delay: int) -> tuple[in
             if whom == "group":
                 os.killpg(proc.pid, sig)
             else:
-                [pid] = [p for p, cmd in processes_in_group(proc.pid).items() if "bin/ansible-playbook " in cmd]
-                os.kill(pid, sig)
+                os.kill(ansible_playbook_pid(proc.pid), sig)
             sent = time.monotonic() - started
             print(f"sent {signal.Signals(sig).name} to {whom} {sent:.0f} s after the start: {line.strip()}", flush=True)
     status = proc.wait(timeout=900)
