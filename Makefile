@@ -110,7 +110,7 @@ autopkgtest-check: host-deps venv
 snapshot-check: host-deps venv
 	$(BIN)/pytest -v -s -x tests/snapshot
 
-# Deploy, verify, teardown, nothing left, deploy and verify again on one lab (about half an hour;
+# Deploy, verify, teardown, nothing left, deploy and verify again on one lab (26 min here;
 # not part of `make test`). REUSE_LAB names the lab; REUSE_SUBNET and REUSE_TUNNEL_SUBNET its networks.
 REUSE_LAB ?= reuse
 reuse-test: host-deps venv
