@@ -22,18 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import RELEASE, ROOT, aptstack, archive_debs, repack
+from .conftest import RELEASE, ROOT, aptstack, archive_debs, lab_networks, repack
 
 LAB = os.environ.get("AUTOPKGTEST_LAB", "apkt")
-SUBNETS = [
-    option
-    for option, value in (
-        ("--subnet", os.environ.get("AUTOPKGTEST_SUBNET")),
-        ("--tunnel-subnet", os.environ.get("AUTOPKGTEST_TUNNEL_SUBNET")),
-    )
-    if value
-    for option in (option, value)
-]
+SUBNETS = lab_networks("AUTOPKGTEST")
 LAB_DIR = Path("/var/lib/aptstack/labs") / LAB
 KEEP = Path(os.environ.get("APTSTACK_STATE_DIR", "/var/lib/aptstack")) / "autopkgtest" / LAB
 SRC = "/root/aptstack-src"

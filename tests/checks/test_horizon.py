@@ -12,15 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import RELEASE, aptstack, inventory
+from .conftest import RELEASE, aptstack, changed_counts, inventory, lab_networks
 
 LAB = os.environ.get("HORIZON_LAB", "hzn")
-NETWORKS = [
-    option
-    for flag, env in (("--subnet", "HORIZON_SUBNET"), ("--tunnel-subnet", "HORIZON_TUNNEL_SUBNET"))
-    if os.environ.get(env)
-    for option in (flag, os.environ[env])
-]
+NETWORKS = lab_networks("HORIZON")
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +37,8 @@ def test_up_with_horizon_passes_the_browser_check(horizon_up):
 
 def test_a_second_deploy_changes_nothing(horizon_up):
     output = aptstack("deploy", "-i", inventory(LAB), "--with", "horizon").stdout
-    recap = output.split("PLAY RECAP", 1)[1]
-    changed = re.findall(r"^(\S+)\s+:.*\bchanged=(\d+)", recap, re.MULTILINE)
-    assert changed and all(count == "0" for _host, count in changed), recap
+    changed = changed_counts(output)
+    assert changed and all(count == "0" for _host, count in changed), output.split("PLAY RECAP", 1)[1]
 
 
 def test_the_check_fails_when_the_browser_cannot_log_in(horizon_up):

@@ -10,15 +10,10 @@ import re
 
 import pytest
 
-from .conftest import RELEASE, aptstack, inventory, run_on
+from .conftest import RELEASE, aptstack, changed_counts, inventory, lab_networks, run_on
 
 LAB = os.environ.get("SERVICES_LAB", "svc")
-NETWORKS = [
-    option
-    for flag, env in (("--subnet", "SERVICES_SUBNET"), ("--tunnel-subnet", "SERVICES_TUNNEL_SUBNET"))
-    if os.environ.get(env)
-    for option in (flag, os.environ[env])
-]
+NETWORKS = lab_networks("SERVICES")
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +32,8 @@ def test_up_with_heat_passes_the_heat_check(heat_up):
 
 def test_a_second_deploy_changes_nothing(heat_up):
     output = aptstack("deploy", "-i", inventory(LAB), "--with", "heat").stdout
-    recap = output.split("PLAY RECAP", 1)[1]
-    changed = re.findall(r"^(\S+)\s+:.*\bchanged=(\d+)", recap, re.MULTILINE)
-    assert changed and all(count == "0" for _host, count in changed), recap
+    changed = changed_counts(output)
+    assert changed and all(count == "0" for _host, count in changed), output.split("PLAY RECAP", 1)[1]
 
 
 def test_the_heat_check_fails_while_heat_engine_is_stopped(heat_up):
