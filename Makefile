@@ -11,7 +11,7 @@ LAB ?= aio
 RELEASE ?= resolute
 
 .PHONY: aio test lint sanity docs unit system reuse-test molecule-aio molecule-controller-compute host-deps \
-	venv clean-labs overlay-check upgrade-check interrupt-check services-check snapshot-check horizon-check
+	venv clean-labs bench overlay-check upgrade-check interrupt-check services-check snapshot-check horizon-check
 
 aio: host-deps venv
 	$(BIN)/aptstack up --name $(LAB) --release $(RELEASE)
@@ -19,8 +19,8 @@ aio: host-deps venv
 test: host-deps venv lint unit system molecule-aio molecule-controller-compute
 
 lint: venv
-	$(BIN)/ruff check src tests plugins tools
-	$(BIN)/ruff format --check src tests plugins tools
+	$(BIN)/ruff check src tests plugins tools bench
+	$(BIN)/ruff format --check src tests plugins tools bench
 	$(BIN)/ansible-lint --profile production
 	$(MAKE) --no-print-directory sanity
 
@@ -116,6 +116,14 @@ REUSE_LAB ?= reuse
 reuse-test: host-deps venv
 	REUSE_LAB=$(REUSE_LAB) REUSE_SUBNET=$(REUSE_SUBNET) REUSE_TUNNEL_SUBNET=$(REUSE_TUNNEL_SUBNET) \
 		$(BIN)/pytest -q -x tests/reuse
+
+# The benchmark (about 45 min here; not a test, CI never runs it): a cold and a warm aio, the
+# re-run, create-to-ping three times, memory, snapshot restore to verify, a 1+1 deploy, one lab at a
+# time. JSON and a markdown table in bench/results/. Run nothing else heavy beside it.
+# BENCH_STEPS picks steps (bench/run.py --help).
+BENCH_STEPS ?= cold,warm,rerun,ping,memory,restore,cc
+bench: host-deps venv
+	$(BIN)/python bench/run.py --out bench/results --release $(RELEASE) --steps $(BENCH_STEPS)
 
 # molecule needs ansible-config and friends on PATH; it runs with the same strategy
 # as the aptstack command (mitogen, unless APTSTACK_MITOGEN=0).

@@ -301,6 +301,12 @@ def container_leader(nspawn_pid: int) -> int | None:
 
 def node_memory(lab: Lab, node: Node) -> int | None:
     """Memory the host's processes use (sum of their proportional set sizes), in bytes; None when stopped."""
+    by_program = node_memory_by_program(lab, node)
+    return None if by_program is None else sum(by_program.values())
+
+
+def node_memory_by_program(lab: Lab, node: Node) -> dict[str, int] | None:
+    """The host's proportional set size per program (process_label), in bytes; None when stopped."""
     leader = container_leader(node.pid) if node_state(lab, node) == "running" else None
     if leader is None:
         return None
@@ -308,7 +314,7 @@ def node_memory(lab: Lab, node: Node) -> int | None:
         namespace = os.readlink(f"/proc/{leader}/ns/pid")
     except OSError:
         return None
-    total = 0
+    totals: dict[str, int] = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
@@ -316,12 +322,29 @@ def node_memory(lab: Lab, node: Node) -> int | None:
             if os.readlink(proc / "ns/pid") != namespace:
                 continue
             rollup = (proc / "smaps_rollup").read_text()
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
         except OSError:
             # The process ended meanwhile, or is a kernel thread without a memory map.
             continue
         pss = next((line.split()[1] for line in rollup.splitlines() if line.startswith("Pss:")), "0")
-        total += int(pss) * 1024
-    return total
+        label = process_label([arg.decode(errors="replace") for arg in argv if arg])
+        totals[label] = totals.get(label, 0) + int(pss) * 1024
+    return totals
+
+
+def process_label(argv: list[str]) -> str:
+    """A process's program as a reader knows it: the script an interpreter runs, a privsep helper's
+    context, or the program's own name (Apache's WSGI daemons name themselves after their site)."""
+    if not argv:
+        return "?"
+    program = os.path.basename(argv[0].split()[0]) if argv[0].strip() else "?"
+    if program.startswith("python") and len(argv) > 1:
+        scripts = [arg for arg in argv[1:] if not arg.startswith("-")]
+        program = os.path.basename(scripts[0]) if scripts else program
+    if program == "privsep-helper" and "--privsep_context" in argv[:-1]:
+        context = argv[argv.index("--privsep_context") + 1]
+        program = f"privsep-helper {context.split('.')[0]}"
+    return program
 
 
 def node_state(lab: Lab, node: Node) -> str:

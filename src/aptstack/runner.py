@@ -128,6 +128,12 @@ STAND_IN_INVENTORY = (
 )
 
 
+def recap_changed(output: str) -> dict[str, int]:
+    """Each host's changed count in the last PLAY RECAP of an ansible-playbook output."""
+    recap = output[output.rindex("PLAY RECAP") :] if "PLAY RECAP" in output else ""
+    return {host: int(count) for host, count in re.findall(r"^(\S+)\s+:.*\bchanged=(\d+)", recap, re.MULTILINE)}
+
+
 def check_inputs(inventory: str | None, extra_vars=()) -> None:
     """Run the collection's input check (the first play of site.yml and verify.yml) on its own,
     quietly, and raise UsageError with its one line when the inventory or a variable is wrong.

@@ -3,7 +3,6 @@
 import contextlib
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,12 +40,6 @@ def lab_networks(prefix: str) -> list[str]:
     """`lab up`'s network options from PREFIX_SUBNET and PREFIX_TUNNEL_SUBNET, those that are set."""
     options = (("--subnet", f"{prefix}_SUBNET"), ("--tunnel-subnet", f"{prefix}_TUNNEL_SUBNET"))
     return [item for option, variable in options if os.environ.get(variable) for item in (option, os.environ[variable])]
-
-
-def changed_counts(output: str) -> list[tuple[str, str]]:
-    """(host, changed) of each host in an ansible-playbook output's PLAY RECAP."""
-    recap = output.split("PLAY RECAP", 1)[1]
-    return re.findall(r"^(\S+)\s+:.*\bchanged=(\d+)", recap, re.MULTILINE)
 
 
 def inventory(name: str) -> str:

@@ -8,7 +8,6 @@ names a deployed lab to use instead: that lab is consumed (halted, snapshotted, 
 
 import json
 import os
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from aptstack import host
+from aptstack.runner import recap_changed
 
 from ..system.conftest import aptstack
 
@@ -26,11 +26,6 @@ RESTORED = f"{SOURCE}-r"
 
 def lab_state(name: str) -> dict:
     return json.loads((host.state_dir() / "labs" / name / "lab.json").read_text())
-
-
-def changed_counts(output: str) -> list[tuple[str, str]]:
-    recap = output.split("PLAY RECAP", 1)[1]
-    return re.findall(r"^(\S+)\s+:.*\bchanged=(\d+)", recap, re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +70,8 @@ def test_restore_answers_verify_then_goes_without_a_trace(snapshot):
 
     aptstack("verify", "-i", inventory)
     deploy = aptstack("deploy", "-i", inventory)
-    counts = changed_counts(deploy.stdout)
-    assert counts and all(count == "0" for _host, count in counts), counts
+    counts = recap_changed(deploy.stdout)
+    assert counts and set(counts.values()) == {0}, counts
 
     aptstack("lab", "down", "--name", RESTORED)
     aptstack("lab", "snapshot-remove", "--name", SNAPSHOT)

@@ -106,3 +106,21 @@ def test_a_lab_written_by_a_newer_version_still_loads():
     data = the_lab.to_json() | {"a_future_key": "base"}
     data["nodes"][0]["a_future_node_key"] = "/somewhere"
     assert lab.Lab.from_json(data) == the_lab
+
+
+@pytest.mark.parametrize(
+    ("argv", "label"),
+    [
+        (["/usr/bin/python3", "/usr/bin/nova-conductor", "--config-file=/etc/nova/nova.conf"], "nova-conductor"),
+        (["/usr/bin/python3", "-s", "/usr/bin/neutron-ovn-metadata-agent"], "neutron-ovn-metadata-agent"),
+        (
+            ["/usr/bin/python3", "/usr/bin/privsep-helper", "--privsep_context", "vif_plug_ovs.privsep.vif_plug"],
+            "privsep-helper vif_plug_ovs",
+        ),
+        (["(wsgi:keystone)    -k start"], "(wsgi:keystone)"),
+        (["/usr/sbin/mariadbd"], "mariadbd"),
+        ([], "?"),
+    ],
+)
+def test_process_label_names_the_program_a_reader_knows(argv, label):
+    assert lab.process_label(argv) == label
