@@ -117,7 +117,7 @@ reuse-test: host-deps venv
 	REUSE_LAB=$(REUSE_LAB) REUSE_SUBNET=$(REUSE_SUBNET) REUSE_TUNNEL_SUBNET=$(REUSE_TUNNEL_SUBNET) \
 		$(BIN)/pytest -q -x tests/reuse
 
-# The benchmark (about 45 min here; not a test, CI never runs it): a cold and a warm aio, the
+# The benchmark (33 min here, alone; not a test, CI never runs it): a cold and a warm aio, the
 # re-run, create-to-ping three times, memory, snapshot restore to verify, a 1+1 deploy, one lab at a
 # time. JSON and a markdown table in bench/results/. Run nothing else heavy beside it.
 # BENCH_STEPS picks steps (bench/run.py --help).
