@@ -9,8 +9,8 @@ name: boot_check_names
 short_description: Names of the network, subnet, router, security group, servers and ports of a boot check run
 description:
   - The names the C(aptstack.openstack.verify) role gives the resources it makes for a run, and that
-    M(aptstack.openstack.boot_check) and M(aptstack.openstack.boot_check_cleanup) use to find them: one
-    definition for all three.
+    M(aptstack.openstack.boot_check) and M(aptstack.openstack.boot_check_cleanup) use to find them
+    (one definition for all three).
 positional: targets
 options:
   _input:

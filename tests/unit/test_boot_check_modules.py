@@ -44,10 +44,18 @@ class FakeCloud:
         ]
         self.ports = {
             f"p{i}": Res(
-                id=f"p{i}", name=f"r-port-cmp{i}", network_id="net1", device_id=port_device, device_owner="",
-                fixed_ips=[{"ip_address": f"192.168.222.1{i}", "subnet_id": "s"}], status="ACTIVE",
-                binding_vif_type="ovs", binding_host_id=f"cmp{i}", binding_vif_details={}, mac_address="fa:16:3e:0:0:1",
-            )  # fmt: skip
+                id=f"p{i}",
+                name=f"r-port-cmp{i}",
+                network_id="net1",
+                device_id=port_device,
+                device_owner="",
+                fixed_ips=[{"ip_address": f"192.168.222.1{i}", "subnet_id": "s"}],
+                status="ACTIVE",
+                binding_vif_type="ovs",
+                binding_host_id=f"cmp{i}",
+                binding_vif_details={},
+                mac_address="fa:16:3e:0:0:1",
+            )
             for i in (1, 2)
         }
         self.servers = {}
@@ -78,9 +86,16 @@ class FakeCloud:
         host = request.get("availability_zone", "nova:cmp1").split(":")[1]
         port = self.ports[request["networks"][0]["port"]]
         self.servers[sid] = Res(
-            id=sid, name=request["name"], status="BUILD", compute_host=host, hypervisor_hostname=host, fault=None,
-            polls=0, consoles=0, ip=port.fixed_ips[0]["ip_address"],
-        )  # fmt: skip
+            id=sid,
+            name=request["name"],
+            status="BUILD",
+            compute_host=host,
+            hypervisor_hostname=host,
+            fault=None,
+            polls=0,
+            consoles=0,
+            ip=port.fixed_ips[0]["ip_address"],
+        )
         return self.servers[sid]
 
     def _get_server(self, sid):
@@ -213,9 +228,10 @@ class FakeNetwork:
             "ports": [
                 Res(id="p1", name="r-port-cmp1", network_id="n1", device_owner="", device_id="", tags=[]),
                 Res(id="pd", name="", network_id="n1", device_owner="network:dhcp", device_id="", tags=[]),
-                Res(id="pr", name="", network_id="n1", device_owner="network:router_interface", device_id="r1",
-                    tags=[]),
-            ],  # fmt: skip
+                Res(
+                    id="pr", name="", network_id="n1", device_owner="network:router_interface", device_id="r1", tags=[]
+                ),
+            ],
             "routers": [Res(id="r1", name="r-router", tags=[])],
             "security_groups": [Res(id="g1", name="r-sg", tags=[])],
             "ips": [
