@@ -185,6 +185,17 @@ def match_inventory_host(inventory_hosts, compute_host=None, hypervisor_hostname
     return None
 
 
+def hypervisor_facts(hypervisor):
+    """A nova hypervisor (a dict as openstacksdk's ``to_dict`` gives it) as place_targets reads it."""
+    return {
+        "name": hypervisor.get("name"),
+        "host": (hypervisor.get("service_details") or {}).get("host"),
+        "host_ip": hypervisor.get("host_ip"),
+        "state": hypervisor.get("state"),
+        "status": hypervisor.get("status"),
+    }
+
+
 def place_targets(inventory_hosts, targets, hypervisors):
     """Map each target inventory host to the nova compute host that will run its server.
 

@@ -315,6 +315,7 @@ from ansible_collections.aptstack.openstack.plugins.module_utils.boot_check impo
     RUN_METADATA_KEY,
     check_run_name,
     diagnose,
+    hypervisor_facts,
     match_inventory_host,
     place_targets,
     port_state,
@@ -384,16 +385,8 @@ class BootCheckModule(OpenStackModule):
     def _hypervisors(self):
         """Nova's hypervisors as plain dicts (name, host, host_ip, state, status)."""
         try:
-            return [
-                {
-                    "name": hyp.name,
-                    "host": (hyp.service_details or {}).get("host"),
-                    "host_ip": getattr(hyp, "host_ip", None),
-                    "state": hyp.state,
-                    "status": hyp.status,
-                }
-                for hyp in self.conn.compute.hypervisors(details=True)
-            ]
+            hypervisors = self.conn.compute.hypervisors(details=True)
+            return [hypervisor_facts(hyp.to_dict(computed=False)) for hyp in hypervisors]
         except self.sdk.exceptions.SDKException as exc:
             raise CheckFailed(f"cannot list the hypervisors: {exc}") from exc
 

@@ -326,3 +326,32 @@ def test_cleanup_in_check_mode_deletes_nothing(monkeypatch, capsys):
     )
     assert result["changed"] is True and len(result["deleted"]) == 7
     assert network.deleted == []
+
+
+# --------------------------------------------------------------------------- the verify role's filters
+
+
+def _filter(name):
+    module = importlib.import_module(f"ansible_collections.aptstack.openstack.plugins.filter.{name}")
+    return module.FilterModule().filters()[name]
+
+
+def test_placement_errors_read_the_hypervisors_as_openstack_cloud_lists_them():
+    hypervisors = [
+        {"name": "cmp1.lab", "service_details": {"host": "cmp1"}, "host_ip": "10.0.0.11", "state": "up",
+         "status": "enabled"},
+        {"name": "node-x", "service_details": {"host": "node-x"}, "host_ip": "10.0.0.12", "state": "down",
+         "status": "enabled"},
+    ]  # fmt: skip
+    errors = _filter("boot_check_placement_errors")
+    inventory = {"cmp1": ["10.0.0.11"], "cmp2": ["10.0.0.12"]}
+    assert errors(hypervisors, inventory, ["cmp1"]) == []
+    (error,) = errors(hypervisors, inventory, ["cmp1", "cmp2"])
+    assert "cmp2" in error and "down" in error
+
+
+def test_names_filter_gives_one_port_per_target():
+    names = _filter("boot_check_names")("r", ["cmp1", "cmp2"])
+    assert [server["port"] for server in names["servers"]] == ["r-port-cmp1", "r-port-cmp2"]
+    assert names["network"] == "r-net" and names["floating_ip"] == "aptstack boot check r"
+    assert _filter("boot_check_names")("r")["servers"] == [{"target": None, "server": "r-server", "port": "r-port"}]
