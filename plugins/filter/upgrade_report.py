@@ -134,7 +134,7 @@ def upgrade_canary_result(canaries, ping_logs, servers, final_pings, nova_status
     rc = nova_status.get("rc")
     if rc is None or rc >= 2:
         failures.append(f"nova-status upgrade check failed (exit {rc}): {_tail(nova_status)}")
-    if cleanup.get("msg"):  # the boot_check module only has a message when it failed
+    if cleanup.get("msg"):  # the boot_check_cleanup module only has a message when it failed
         failures.append(f"canary cleanup: {cleanup.get('msg')}")
     return {
         "canaries": results,

@@ -1,7 +1,7 @@
 # Copyright: aptstack developers
 # Apache License 2.0
-"""Decision logic of the boot_check module, free of openstacksdk and Ansible: run names and
-the resources of a run, port binding facts and failure hints, and which compute host a
+"""Decision logic of the boot_check and boot_check_cleanup modules, free of openstacksdk and
+Ansible: run names and the resources of a run, port binding facts and failure hints, and which compute host a
 server runs on. Works on plain values so that it can be unit tested without a cloud.
 """
 
@@ -58,6 +58,15 @@ def server_names(run_name, target=None):
     """
     suffix = f"-{target}" if target else ""
     return {"server": f"{run_name}-server{suffix}", "port": f"{run_name}-port{suffix}"}
+
+
+def run_names(run_name, targets=()):
+    """Every name of a run: its resources' and, per target (or the one unpinned server), the
+    server's and port's. What the verify role creates and what the cleanup finds."""
+    return {
+        **resource_names(run_name),
+        "servers": [{"target": target or None, **server_names(run_name, target)} for target in (targets or [None])],
+    }
 
 
 def belongs_to_run(resource, run_name, name=None, description=None):
@@ -174,6 +183,17 @@ def match_inventory_host(inventory_hosts, compute_host=None, hypervisor_hostname
             if _norm(hypervisor_ip) in names:
                 return name
     return None
+
+
+def hypervisor_facts(hypervisor):
+    """A nova hypervisor (a dict as openstacksdk's ``to_dict`` gives it) as place_targets reads it."""
+    return {
+        "name": hypervisor.get("name"),
+        "host": (hypervisor.get("service_details") or {}).get("host"),
+        "host_ip": hypervisor.get("host_ip"),
+        "state": hypervisor.get("state"),
+        "status": hypervisor.get("status"),
+    }
 
 
 def place_targets(inventory_hosts, targets, hypervisors):

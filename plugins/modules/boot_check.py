@@ -3,142 +3,118 @@
 # Apache License 2.0 (SPDX-License-Identifier: Apache-2.0). ansible-test's validate-modules
 # wants a GNU General Public License version 3 header here; Apache-2.0 is GPLv3-compatible,
 # and this line names that licence only to say so.
-"""Boot the aptstack test guest on its own network and wait for its console markers."""
+"""Boot the aptstack test guest on ports made beforehand and wait for its console markers."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: boot_check
-short_description: Boot the aptstack test guest behind a router with a floating IP and read its console
+short_description: Boot the aptstack test guest on given ports, one per compute host, and read its console
 version_added: 0.1.0
 author: aptstack developers (!UNKNOWN)
 description:
-  - With O(state=present), ensures everything its servers need to be reachable, all named after
-    O(run_name) and tagged C(aptstack-run=<run_name>) (Neutron resources) or given the metadata
-    C(aptstack_run=<run_name>) (the servers); a tenant network and subnet (MTU derived by Neutron), a
-    router with its external gateway on O(external_network) and an interface in the subnet, a security
-    group with ICMP and TCP O(tcp_ports) ingress, and per server a port and a floating IP on
-    O(external_network) bound to that port. It also ensures the shared flavor O(flavor).
-  - It boots one server from O(image) on each of O(target_hosts) (pinned with the availability zone
-    C(nova:<compute host>)), or a single server wherever the scheduler puts it when O(target_hosts) is
-    empty. Servers of the same run left from an earlier check are deleted first. All servers are
-    requested before any is waited for; then it waits for C(ACTIVE), and (bounded by O(console_timeout))
-    until each guest prints C(APTSTACK-GUEST ready) on its console.
+  - Boots one server from O(image) with O(flavor) on each port of O(servers), named after O(run_name)
+    and given the metadata C(aptstack_run=<run_name>). A server with a C(target) is pinned to that
+    inventory host's nova hypervisor (availability zone C(nova:<compute host>)); one without is placed by
+    the scheduler.
+  - The network, subnet, router, security group, ports, floating IPs and flavor are made beforehand (the
+    C(aptstack.openstack.verify) role makes them with C(openstack.cloud) modules);
+    M(aptstack.openstack.boot_check_cleanup) removes them and the servers again.
+  - Before any server is requested it matches each target to a nova hypervisor (by name or address) and
+    fails naming every target that has none or whose hypervisor is down or disabled, and it fails when a
+    port is already in use (a server of an earlier run that was kept).
+  - All servers are requested before any is waited for; then it waits for C(ACTIVE) and (bounded by
+    O(console_timeout)) until each guest prints C(APTSTACK-GUEST ready) on its console.
   - It returns, per server, its id, compute host, hypervisor, fixed and floating addresses, network id,
     what the guest reported (DHCP address, instance uuid from the metadata service) with any mismatch
-    in C(console.problems), and timings.
-  - On failure (a target with no usable hypervisor, a server in C(ERROR), not C(ACTIVE) in time, no
-    C(ready) marker in time) the failure result holds the failing server's fault, the console log tail
-    and the port's binding state (C(binding:vif_type), C(binding:host_id), status), and C(hints) on
-    what they mean.
-  - With O(state=absent), deletes exactly the run's resources (server, floating IP, router interfaces
-    and router, ports, subnet, network, security group), then lists them again and fails if any is left.
-    The flavor and the image are kept.
+    in C(console.problems), its port's binding state and timings.
+  - On failure (a server in C(ERROR), not C(ACTIVE) in time, no C(ready) marker in time, a server that
+    left C(ACTIVE)) the failure result holds the failing server's fault, the console log tail and the
+    port's binding state (C(binding:vif_type), C(binding:host_id), status), and C(hints) on what they
+    mean.
 options:
   run_name:
     description:
-      - Names and tags every resource of the check. O(state=absent) with the same name deletes exactly
-        those resources.
+      - Names the servers (C(<run_name>-server[-<target>])) and goes into their metadata, so that
+        M(aptstack.openstack.boot_check_cleanup) with the same name finds them.
       - 1-48 letters, digits, C(.), C(_) or C(-).
     type: str
     required: true
-  state:
-    description: C(present) boots the check server, C(absent) removes everything of the run.
-    type: str
-    choices: [present, absent]
-    default: present
   image:
     description: Name or ID of the bootable guest image (the C(ami) image of M(aptstack.openstack.guest_image)).
     type: str
+    required: true
   flavor:
-    description: Name of the flavor to boot with; created (or replaced when its size differs) with the sizes below.
+    description: Name or ID of the flavor to boot with.
     type: str
-    default: aptstack-verify
-  flavor_ram:
-    description: RAM of the flavor in MiB. The guest runs from its initramfs.
-    type: int
-    default: 128
-  flavor_vcpus:
-    description: vCPUs of the flavor.
-    type: int
-    default: 1
-  flavor_disk:
-    description: Root disk of the flavor in GiB.
-    type: int
-    default: 1
-  external_network:
-    description: Name or ID of the external (provider) network for the router gateway and the floating IP.
-    type: str
-    default: public
-  cidr:
-    description: CIDR of the tenant subnet.
-    type: str
-    default: 192.168.222.0/24
-  tcp_ports:
-    description: TCP ports the security group lets in (besides ICMP).
+    required: true
+  servers:
+    description: One entry per server to boot, in order.
     type: list
-    elements: int
-    default: [22]
+    elements: dict
+    required: true
+    suboptions:
+      target:
+        description:
+          - Key of O(inventory_hosts) whose nova hypervisor the server is pinned to.
+          - Unset lets the scheduler place the server.
+        type: str
+      port:
+        description: ID of the port the server gets (on the check's tenant network).
+        type: str
+        required: true
+      floating_ip:
+        description: The floating address bound to that port, returned as RV(servers[].floating_ip).
+        type: str
   boot_timeout:
-    description: Seconds to wait for the server to become C(ACTIVE).
+    description: Seconds to wait for a server to become C(ACTIVE).
     type: int
     default: 300
   console_timeout:
     description:
-      - Seconds to wait, once the server is C(ACTIVE), for the C(ready) marker on its console.
+      - Seconds to wait, once a server is C(ACTIVE), for the C(ready) marker on its console.
       - The guest retries DHCP and the metadata service for up to a minute each before it reports a
         failure and prints C(ready), so keep this above two minutes.
     type: int
     default: 240
   wait_console:
-    description: Wait for the console markers. When false the module returns once the server is C(ACTIVE).
+    description: Wait for the console markers. When false the module returns once the servers are C(ACTIVE).
     type: bool
     default: true
   console_tail_lines:
     description: Lines of the console log returned in C(console.tail).
     type: int
     default: 40
-  delete_timeout:
-    description: Seconds to wait for a server to be deleted.
-    type: int
-    default: 180
   inventory_hosts:
     description:
-      - Inventory hosts that may run the server, each with a list of its other names and addresses.
+      - Inventory hosts that may run a server, each with a list of its other names and addresses.
         The host matching the server's compute host, hypervisor name or hypervisor IP is returned as
-        C(server.inventory_host).
+        C(servers[].inventory_host).
     type: dict
     default: {}
-  target_hosts:
-    description:
-      - Keys of O(inventory_hosts) to boot one server on each. The module finds the nova hypervisor of
-        each by name or address and fails, before creating anything, when one has none or it is down or
-        disabled.
-      - Empty boots a single server and lets the scheduler place it.
-    type: list
-    elements: str
-    default: []
 extends_documentation_fragment:
   - openstack.cloud.openstack
 notes:
-  - Runs where the cloud's API is reachable (the controller) with admin credentials; the resources are
-    made in the authenticated project.
-  - Supports check mode; O(state=present) then only reports which resources are missing, and
-    O(state=absent) which would be deleted.
-  - The generic O(wait) and O(timeout) options are not used; see O(boot_timeout), O(console_timeout) and
-    O(delete_timeout).
+  - Runs where the cloud's API is reachable (the controller) with admin credentials (pinning to a host
+    is an admin action).
+  - Supports check mode; it then checks the placement, the image, the flavor and the ports and returns
+    the servers it would boot in RV(would_boot).
+  - The generic O(wait) and O(timeout) options are not used; see O(boot_timeout) and O(console_timeout).
 """
 
 EXAMPLES = r"""
-- name: Boot the test guest
+- name: Boot the test guest on the ports made before
   aptstack.openstack.boot_check:
     cloud: aptstack
     run_name: aptstack-verify
     image: "{{ guest.image_id }}"
+    flavor: aptstack-verify
     inventory_hosts:
       compute1: [10.0.0.11]
       compute2: [10.0.0.12]
-    target_hosts: [compute1, compute2]
+    servers:
+      - {target: compute1, port: "{{ ports.results[0].port.id }}", floating_ip: 172.24.4.10}
+      - {target: compute2, port: "{{ ports.results[1].port.id }}", floating_ip: 172.24.4.11}
   register: boot
 
 - name: Ping each fixed address from the metadata namespace on its compute host
@@ -147,18 +123,12 @@ EXAMPLES = r"""
     namespace: "ovnmeta-{{ item.network_id }}"
   delegate_to: "{{ item.inventory_host }}"
   loop: "{{ boot.servers }}"
-
-- name: Remove everything of the check
-  aptstack.openstack.boot_check:
-    cloud: aptstack
-    run_name: aptstack-verify
-    state: absent
 """
 
 RETURN = r"""
 servers:
-  description: The check's servers, one per target host (or the single one the scheduler placed), in order.
-  returned: state is present
+  description: The servers, in the order of O(servers).
+  returned: success, not in check mode
   type: list
   elements: dict
   contains:
@@ -172,7 +142,7 @@ servers:
       description: Server status.
       type: str
     target_host:
-      description: The entry of O(target_hosts) the server was pinned to, or null.
+      description: The C(target) the server was pinned to, or null.
       type: str
     host:
       description: Compute host (C(OS-EXT-SRV-ATTR:host)).
@@ -187,25 +157,16 @@ servers:
       description: The entry of O(inventory_hosts) that runs the server, or null.
       type: str
     fixed_ip:
-      description: Fixed address on the tenant network.
+      description: Fixed address of its port.
       type: str
     floating_ip:
-      description: Floating address on the external network.
+      description: The C(floating_ip) given for it.
       type: str
     network_id:
       description: Tenant network ID (its metadata namespace is C(ovnmeta-<network_id>)).
       type: str
-    subnet_id:
-      description: Tenant subnet ID.
-      type: str
     port_id:
       description: The server's port ID.
-      type: str
-    router_id:
-      description: Router ID.
-      type: str
-    security_group_id:
-      description: Security group ID.
       type: str
     mtu:
       description: MTU Neutron derived for the tenant network.
@@ -260,7 +221,9 @@ servers:
           type: list
           elements: str
     port:
-      description: Binding state of the server's port (Neutron's C(binding:*) attributes as C(binding_*)).
+      description: >-
+        Binding state of the server's port when the server became C(ACTIVE) (Neutron's C(binding:*)
+        attributes as C(binding_*)).
       type: dict
       contains:
         id:
@@ -302,7 +265,7 @@ servers:
           description: Create request to C(ACTIVE).
           type: float
         console_s:
-          description: C(ACTIVE) to the C(ready) marker (polled every second).
+          description: C(ACTIVE) to the C(ready) marker (polled every half second).
           type: float
         ready_at:
           description: Epoch time the C(ready) marker was seen.
@@ -325,32 +288,22 @@ fault:
   type: dict
 hints:
   description: Short sentences on what the fault, port state and console mean.
-  returned: always with state present
+  returned: success, and on failure of a server
   type: list
   elements: str
 timings:
-  description: Seconds per phase of the whole check (per server timings are in RV(servers)).
-  returned: state is present
+  description: Seconds per phase of the whole module (per server timings are in RV(servers)).
+  returned: success, not in check mode
   type: dict
   contains:
-    setup_s:
-      description: Network, router, security group, ports, floating IPs and flavor.
+    lookup_s:
+      description: Hypervisors, image, flavor and ports looked up before the first create request.
       type: float
     total_s:
       description: The whole module.
       type: float
-deleted:
-  description: Resources deleted (type, id, name), in order.
-  returned: state is absent, or state is present when an old server of the run was replaced
-  type: list
-  elements: dict
-left:
-  description: Resources of the run still there after deleting (then the module fails).
-  returned: state is absent
-  type: list
-  elements: dict
-would_create:
-  description: Resources O(state=present) would create.
+would_boot:
+  description: Names of the servers the module would boot.
   returned: check mode
   type: list
   elements: str
@@ -360,16 +313,13 @@ import time
 
 from ansible_collections.aptstack.openstack.plugins.module_utils.boot_check import (
     RUN_METADATA_KEY,
-    belongs_to_run,
     check_run_name,
     diagnose,
+    hypervisor_facts,
     match_inventory_host,
     place_targets,
     port_state,
-    resource_names,
-    run_tag,
     server_names,
-    unique_by_id,
 )
 from ansible_collections.aptstack.openstack.plugins.module_utils.guest_console import (
     console_done,
@@ -380,369 +330,37 @@ from ansible_collections.aptstack.openstack.plugins.module_utils.guest_console i
 from ansible_collections.aptstack.openstack.plugins.module_utils.timing import round_seconds
 from ansible_collections.openstack.cloud.plugins.module_utils.openstack import OpenStackModule
 
-ROUTER_INTERFACE_OWNERS = (
-    "network:router_interface",
-    "network:router_interface_distributed",
-    "network:ha_router_replicated_interface",
-)
+# Polling period while servers build and guests boot: half a second keeps the time from the
+# guest's ready marker to the module's return short without flooding the API.
+POLL_S = 0.5
+# A booting server's status is read again only every few polls (the console is read every poll).
+STATUS_EVERY_S = 5.0
 
 
 class CheckFailed(Exception):
-    """A failure of the check itself (not of an API call)."""
+    """A failure of the check before any server is requested."""
 
 
 class BootCheckModule(OpenStackModule):
     argument_spec = dict(
         run_name=dict(required=True),
-        state=dict(default="present", choices=["present", "absent"]),
-        image=dict(),
-        flavor=dict(default="aptstack-verify"),
-        flavor_ram=dict(type="int", default=128),
-        flavor_vcpus=dict(type="int", default=1),
-        flavor_disk=dict(type="int", default=1),
-        external_network=dict(default="public"),
-        cidr=dict(default="192.168.222.0/24"),
-        tcp_ports=dict(type="list", elements="int", default=[22]),
+        image=dict(required=True),
+        flavor=dict(required=True),
+        servers=dict(
+            type="list",
+            elements="dict",
+            required=True,
+            options=dict(target=dict(), port=dict(required=True), floating_ip=dict()),
+        ),
         boot_timeout=dict(type="int", default=300),
         console_timeout=dict(type="int", default=240),
         wait_console=dict(type="bool", default=True),
         console_tail_lines=dict(type="int", default=40),
-        delete_timeout=dict(type="int", default=180),
         inventory_hosts=dict(type="dict", default={}),
-        target_hosts=dict(type="list", elements="str", default=[]),
     )
-    module_kwargs = dict(
-        supports_check_mode=True,
-        required_if=[("state", "present", ["image"])],
-    )
+    module_kwargs = dict(supports_check_mode=True)
 
-    # ----------------------------------------------------------------- lookup
-
-    def _setup_names(self):
-        run = self.params["run_name"]
-        error = check_run_name(run)
-        if error:
-            self.fail_json(msg=error)
-        self.run_name = run
-        self.tag = run_tag(run)
-        self.names = resource_names(run)
-        self.project_id = self.conn.current_project_id
-
-    @staticmethod
-    def _as_dict(res):
-        return res.to_dict(computed=False) if hasattr(res, "to_dict") else dict(res)
-
-    def _run_resources(self, list_fn, name=None, description=None, **query):
-        """Resources of the run from one Neutron list call: by tag, and by exact name."""
-        found = []
-        queries = [dict(tags=self.tag)]
-        if name is not None:
-            queries.append(dict(name=name))
-        for extra in queries:
-            for res in list_fn(project_id=self.project_id, **query, **extra):
-                if belongs_to_run(self._as_dict(res), self.run_name, name=name, description=description):
-                    found.append(res)
-        return unique_by_id(found)
-
-    def _floating_ips(self, port_ids=()):
-        found = []
-        for fip in self.conn.network.ips(project_id=self.project_id):
-            data = self._as_dict(fip)
-            if belongs_to_run(data, self.run_name, description=self.names["floating_ip"]) or (
-                fip.port_id and fip.port_id in port_ids
-            ):
-                found.append(fip)
-        return unique_by_id(found)
-
-    def _servers(self):
-        found = []
-        for server in self.conn.compute.servers(details=True):
-            data = {"name": server.name, "metadata": server.metadata or {}}
-            if belongs_to_run(data, self.run_name, name=self.names["server"]):
-                found.append(server)
-        return unique_by_id(found)
-
-    def _tag(self, res):
-        try:
-            self.conn.network.set_tags(res, [self.tag])
-        except self.sdk.exceptions.SDKException as exc:
-            # Names still identify the run's resources; tags are the second key.
-            self.warn(f"Could not tag {res.id} with {self.tag}: {exc}")
-
-    def _first(self, items):
-        return items[0] if items else None
-
-    # ----------------------------------------------------------------- absent
-
-    def _wait_servers_gone(self, servers):
-        deadline = time.monotonic() + self.params["delete_timeout"]
-        pending = {s.id for s in servers}
-        while pending:
-            for server_id in list(pending):
-                if self.conn.compute.find_server(server_id, ignore_missing=True) is None:
-                    pending.discard(server_id)
-            if not pending:
-                break
-            if time.monotonic() > deadline:
-                raise CheckFailed(
-                    f"servers {', '.join(sorted(pending))} were not deleted within {self.params['delete_timeout']} s"
-                )
-            time.sleep(1)
-
-    def _delete_servers(self, deleted):
-        servers = self._servers()
-        for server in servers:
-            deleted.append({"type": "server", "id": server.id, "name": server.name})
-            if not self.check_mode:
-                self.conn.compute.delete_server(server, ignore_missing=True)
-        if servers and not self.check_mode:
-            self._wait_servers_gone(servers)
-
-    def _inventory(self):
-        """Every resource of the run, in deletion order (type, resource)."""
-        networks = self._run_resources(self.conn.network.networks, name=self.names["network"])
-        net_ids = [n.id for n in networks]
-        subnets = self._run_resources(self.conn.network.subnets, name=self.names["subnet"])
-        for net_id in net_ids:
-            subnets.extend(self.conn.network.subnets(network_id=net_id))
-        subnets = unique_by_id(subnets)
-        ports = self._run_resources(self.conn.network.ports, name=self.names["port"])
-        # Ports nova or a user put on the run's networks (not Neutron's own DHCP/metadata ports).
-        for net_id in net_ids:
-            for port in self.conn.network.ports(network_id=net_id):
-                owner = port.device_owner or ""
-                if not owner.startswith("network:"):
-                    ports.append(port)
-        ports = unique_by_id(ports)
-        routers = self._run_resources(self.conn.network.routers, name=self.names["router"])
-        groups = self._run_resources(self.conn.network.security_groups, name=self.names["security_group"])
-        fips = self._floating_ips(port_ids={p.id for p in ports})
-        return {
-            "servers": self._servers(),
-            "floating_ips": fips,
-            "routers": routers,
-            "ports": ports,
-            "subnets": subnets,
-            "networks": networks,
-            "security_groups": groups,
-        }
-
-    @staticmethod
-    def _describe(kind, res):
-        name = getattr(res, "name", None) or getattr(res, "floating_ip_address", None) or ""
-        return {"type": kind, "id": res.id, "name": name}
-
-    def _delete_each(self, kind, resources, delete, deleted):
-        for res in resources:
-            deleted.append(self._describe(kind, res))
-            if not self.check_mode:
-                delete(res, ignore_missing=True)
-
-    def _delete_all(self):
-        deleted = []
-        self._delete_servers(deleted)
-        found = self._inventory()
-        net = self.conn.network
-        self._delete_each("floating_ip", found["floating_ips"], net.delete_ip, deleted)
-        for router in found["routers"]:
-            for port in net.ports(device_id=router.id):
-                if port.device_owner in ROUTER_INTERFACE_OWNERS:
-                    deleted.append({"type": "router_interface", "id": port.id, "name": router.name})
-                    if not self.check_mode:
-                        net.remove_interface_from_router(router, port_id=port.id)
-        self._delete_each("router", found["routers"], net.delete_router, deleted)
-        # Ports before their subnets, subnets before their networks.
-        self._delete_each("port", found["ports"], net.delete_port, deleted)
-        self._delete_each("subnet", found["subnets"], net.delete_subnet, deleted)
-        self._delete_each("network", found["networks"], net.delete_network, deleted)
-        self._delete_each("security_group", found["security_groups"], net.delete_security_group, deleted)
-        return deleted
-
-    def _absent(self):
-        started = time.monotonic()
-        try:
-            deleted = self._delete_all()
-        except CheckFailed as exc:
-            self.fail_json(msg=f"Cleanup of run {self.run_name} failed: {exc}", run_name=self.run_name)
-        left = []
-        if not self.check_mode:
-            for kind, items in self._inventory().items():
-                left.extend(self._describe(kind.rstrip("s"), res) for res in items)
-        result = dict(
-            changed=bool(deleted),
-            run_name=self.run_name,
-            deleted=deleted,
-            left=left,
-            elapsed=round_seconds(time.monotonic() - started),
-        )
-        if left:
-            result["msg"] = "Resources of run {} are left after deleting: {}".format(
-                self.run_name, ", ".join(f"{item['type']} {item['name'] or item['id']}" for item in left)
-            )
-            self.fail_json(**result)
-        return result
-
-    # ----------------------------------------------------------------- present: resources
-
-    def _external_network(self):
-        ext = self.conn.network.find_network(self.params["external_network"], ignore_missing=True)
-        if ext is None:
-            raise CheckFailed(
-                f"external network {self.params['external_network']!r} not found (the provider_network role creates it)"
-            )
-        if not ext.is_router_external:
-            raise CheckFailed(f"network {ext.name} is not external (router:external is false)")
-        return ext
-
-    def _ensure_flavor(self, plan):
-        want = (self.params["flavor_ram"], self.params["flavor_vcpus"], self.params["flavor_disk"])
-        flavor = self.conn.compute.find_flavor(self.params["flavor"], ignore_missing=True)
-        if flavor is not None and (flavor.ram, flavor.vcpus, flavor.disk) == want:
-            return flavor
-        plan.append(f"flavor {self.params['flavor']}")
-        if self.check_mode:
-            return flavor
-        if flavor is not None:
-            # Flavors cannot change; running servers keep their own copy of it.
-            self.conn.compute.delete_flavor(flavor, ignore_missing=True)
-        return self.conn.compute.create_flavor(
-            name=self.params["flavor"], ram=want[0], vcpus=want[1], disk=want[2], is_public=True
-        )
-
-    def _ensure(self, kind, existing, create, plan):
-        if existing:
-            return existing[0]
-        plan.append(f"{kind} {self.names.get(kind, self.run_name)}")
-        if self.check_mode:
-            return None
-        res = create()
-        self._tag(res)
-        return res
-
-    def _ensure_rules(self, group, plan):
-        wanted = [("icmp", None, None)] + [("tcp", p, p) for p in self.params["tcp_ports"]]
-        have = set()
-        if group is not None:
-            for rule in self.conn.network.security_group_rules(security_group_id=group.id):
-                if rule.direction == "ingress" and rule.ether_type == "IPv4":
-                    have.add((rule.protocol, rule.port_range_min, rule.port_range_max))
-        for proto, low, high in wanted:
-            if (proto, low, high) in have:
-                continue
-            plan.append(f"security group rule {proto} {low or ''}".rstrip())
-            if self.check_mode or group is None:
-                continue
-            self.conn.network.create_security_group_rule(
-                security_group_id=group.id,
-                direction="ingress",
-                ether_type="IPv4",
-                protocol=proto,
-                port_range_min=low,
-                port_range_max=high,
-                remote_ip_prefix="0.0.0.0/0",
-            )
-
-    def _ensure_network(self, plan):
-        """Network, subnet, router (gateway + interface), security group, port, floating IP."""
-        net = self.conn.network
-        names = self.names
-        ext = self._external_network()
-        network = self._ensure(
-            "network",
-            self._run_resources(net.networks, name=names["network"]),
-            lambda: net.create_network(name=names["network"], description=f"aptstack boot check {self.run_name}"),
-            plan,
-        )
-        subnets = self._run_resources(net.subnets, name=names["subnet"])
-        if subnets and subnets[0].cidr != self.params["cidr"]:
-            raise CheckFailed(
-                f"subnet {names['subnet']} of an earlier check has CIDR {subnets[0].cidr}, not {self.params['cidr']};"
-                f" remove the run first (state=absent, run_name={self.run_name})"
-            )
-        subnet = self._ensure(
-            "subnet",
-            subnets,
-            lambda: net.create_subnet(
-                name=names["subnet"],
-                network_id=network.id,
-                ip_version=4,
-                cidr=self.params["cidr"],
-                is_dhcp_enabled=True,
-            ),
-            plan,
-        )
-        router = self._ensure(
-            "router",
-            self._run_resources(net.routers, name=names["router"]),
-            lambda: net.create_router(name=names["router"], external_gateway_info={"network_id": ext.id}),
-            plan,
-        )
-        if router is not None and not (router.external_gateway_info or {}).get("network_id"):
-            plan.append(f"router gateway on {ext.name}")
-            if not self.check_mode:
-                router = net.update_router(router, external_gateway_info={"network_id": ext.id})
-        if router is not None and subnet is not None:
-            attached = any(
-                any(ip.get("subnet_id") == subnet.id for ip in port.fixed_ips or [])
-                for port in net.ports(device_id=router.id)
-                if port.device_owner in ROUTER_INTERFACE_OWNERS
-            )
-            if not attached:
-                plan.append("router interface")
-                if not self.check_mode:
-                    net.add_interface_to_router(router, subnet_id=subnet.id)
-        elif not self.check_mode:
-            raise CheckFailed("router or subnet missing after creation")
-        else:
-            plan.append("router interface")
-        group = self._ensure(
-            "security_group",
-            self._run_resources(net.security_groups, name=names["security_group"]),
-            lambda: net.create_security_group(
-                name=names["security_group"], description=f"aptstack boot check {self.run_name}"
-            ),
-            plan,
-        )
-        self._ensure_rules(group, plan)
-        if network is not None:
-            network = net.get_network(network.id)
-        return {"network": network, "subnet": subnet, "router": router, "group": group, "external": ext}
-
-    def _ensure_server_port(self, target, res, plan):
-        """The port and floating IP of the server for one target (None: the scheduler's pick)."""
-        net = self.conn.network
-        port_name = server_names(self.run_name, target)["port"]
-        port = None
-        if res["network"] is not None:
-            port = self._first([p for p in self._run_resources(net.ports, name=port_name) if p.name == port_name])
-        if port is None:
-            plan.append(f"port {port_name}")
-            if not self.check_mode:
-                port = net.create_port(
-                    name=port_name,
-                    network_id=res["network"].id,
-                    fixed_ips=[{"subnet_id": res["subnet"].id}],
-                    security_group_ids=[res["group"].id],
-                )
-                self._tag(port)
-        fips = self._floating_ips(port_ids={port.id} if port is not None else set())
-        fip = self._first([f for f in fips if port is not None and f.port_id == port.id])
-        if fip is None:
-            spare = self._first([f for f in fips if not f.port_id])
-            if spare is not None:
-                plan.append(f"floating IP association for {port_name}")
-                if not self.check_mode:
-                    fip = net.update_ip(spare, port_id=port.id)
-            else:
-                plan.append(f"floating IP for {port_name}")
-                if not self.check_mode:
-                    fip = net.create_ip(
-                        floating_network_id=res["external"].id, port_id=port.id, description=self.names["floating_ip"]
-                    )
-                    self._tag(fip)
-        return port, fip
-
-    # ----------------------------------------------------------------- present: server
+    # ----------------------------------------------------------------- cloud reads
 
     def _console_text(self, server_id):
         try:
@@ -758,7 +376,7 @@ class BootCheckModule(OpenStackModule):
         if not port_id:
             return {}
         port = self.conn.network.get_port(port_id)
-        data = self._as_dict(port)
+        data = port.to_dict(computed=False) if hasattr(port, "to_dict") else dict(port)
         # The SDK names the binding attributes binding_*; Neutron calls them binding:*.
         for key in ("vif_type", "host_id", "vif_details"):
             data.setdefault(f"binding:{key}", data.get(f"binding_{key}"))
@@ -767,54 +385,46 @@ class BootCheckModule(OpenStackModule):
     def _hypervisors(self):
         """Nova's hypervisors as plain dicts (name, host, host_ip, state, status)."""
         try:
-            return [
-                {
-                    "name": hyp.name,
-                    "host": (hyp.service_details or {}).get("host"),
-                    "host_ip": getattr(hyp, "host_ip", None),
-                    "state": hyp.state,
-                    "status": hyp.status,
-                }
-                for hyp in self.conn.compute.hypervisors(details=True)
-            ]
+            hypervisors = self.conn.compute.hypervisors(details=True)
+            return [hypervisor_facts(hyp.to_dict(computed=False)) for hyp in hypervisors]
         except self.sdk.exceptions.SDKException as exc:
             raise CheckFailed(f"cannot list the hypervisors: {exc}") from exc
 
-    def _placement(self, hypervisors):
-        """The targets in order, each with the availability zone that pins its server (None: any host)."""
-        targets = self.params["target_hosts"]
+    def _zones(self, hypervisors):
+        """Per server, the availability zone that pins it (None: any host)."""
+        targets = [entry["target"] for entry in self.params["servers"] if entry["target"]]
         if not targets:
-            return [(None, None)]
+            return [None] * len(self.params["servers"])
         placement, errors = place_targets(self.params["inventory_hosts"], targets, hypervisors)
         if errors:
             raise CheckFailed("; ".join(errors))
         # nova:<host> pins the server to that compute host (admin only).
-        return [(target, f"nova:{placement[target]['host'] or placement[target]['name']}") for target in targets]
+        return [
+            f"nova:{placement[t]['host'] or placement[t]['name']}" if t else None
+            for t in (entry["target"] for entry in self.params["servers"])
+        ]
 
-    def _server_info(self, server, res, port, fip, hypervisors, image, flavor):
-        fixed = [ip.get("ip_address") for ip in (port.fixed_ips or [])]
-        hyp_ip = next((h["host_ip"] for h in hypervisors if h["name"] == server.hypervisor_hostname), None)
-        return {
-            "id": server.id,
-            "name": server.name,
-            "status": server.status,
-            "host": server.compute_host,
-            "hypervisor_hostname": server.hypervisor_hostname,
-            "hypervisor_ip": hyp_ip,
-            "inventory_host": match_inventory_host(
-                self.params["inventory_hosts"], server.compute_host, server.hypervisor_hostname, hyp_ip
-            ),
-            "fixed_ip": fixed[0] if fixed else None,
-            "floating_ip": fip.floating_ip_address if fip is not None else None,
-            "network_id": res["network"].id,
-            "subnet_id": res["subnet"].id,
-            "port_id": port.id,
-            "router_id": res["router"].id,
-            "security_group_id": res["group"].id,
-            "mtu": res["network"].mtu,
-            "image_id": image.id,
-            "flavor_id": flavor.id,
-        }
+    def _ports(self):
+        """The given ports (fixed address, network and its MTU); fails on one that a server holds."""
+        ports, mtus = [], {}
+        for entry in self.params["servers"]:
+            port = self.conn.network.find_port(entry["port"], ignore_missing=True)
+            if port is None:
+                raise CheckFailed(f"port {entry['port']} not found")
+            if port.device_id:
+                raise CheckFailed(
+                    f"port {port.name or port.id} is in use by {port.device_owner or 'a device'} {port.device_id}"
+                    f" (a server kept by an earlier run?); remove the run first (boot_check_cleanup)"
+                )
+            if port.network_id not in mtus:
+                mtus[port.network_id] = self.conn.network.get_network(port.network_id).mtu
+            fixed = [ip.get("ip_address") for ip in (port.fixed_ips or [])]
+            ports.append({"id": port.id, "fixed_ip": fixed[0] if fixed else None, "network_id": port.network_id})
+        for port in ports:
+            port["mtu"] = mtus[port["network_id"]]
+        return ports
+
+    # ----------------------------------------------------------------- failure
 
     def _fail_with_details(self, msg, result, server_id=None, port_id=None, parsed=None, console=None):
         """Fail with the fault, console tail and port binding of the server that failed."""
@@ -849,44 +459,39 @@ class BootCheckModule(OpenStackModule):
         result["msg"] = msg
         self.fail_json(**result)
 
-    def _remove_old_servers(self, deleted):
-        """A server of an earlier check (a kept one) goes first, and its port with it: nova
-        releases a port only some time after the server is gone, so it is not reused."""
-        self._delete_servers(deleted)
-        if not deleted:
-            return
-        names = {server_names(self.run_name, t)["port"] for t in [None, *self.params["target_hosts"]]}
-        ports = []
-        for name in names:
-            ports.extend(self._run_resources(self.conn.network.ports, name=name))
-        self._delete_each("port", unique_by_id(ports), self.conn.network.delete_port, deleted)
+    # ----------------------------------------------------------------- waiting
 
     def _wait_active(self, booting, result):
-        """Wait until every server is ACTIVE; fail on the first one in ERROR or late."""
+        """Wait until every server is ACTIVE; fail on the first one in ERROR or late.
+
+        The port's binding is read as each server turns ACTIVE, while the others (or the
+        guests) are still booting, so the report costs no round trip after the last marker.
+        """
         pending = dict(booting)
         while pending:
             for server_id, entry in list(pending.items()):
                 server = self.conn.compute.get_server(server_id)
                 entry["server"] = server
                 if server.status == "ACTIVE":
-                    entry["active_s"] = round_seconds(time.monotonic() - entry["t_create"])
                     entry["t_active"] = time.monotonic()
+                    entry["active_s"] = round_seconds(entry["t_active"] - entry["t_create"])
+                    entry["port_state"] = self._port_state(entry["port"]["id"])
                     del pending[server_id]
                 elif server.status == "ERROR":
                     self._fail_with_details(
                         f"Server {server.id} ({entry['label']}) went to ERROR"
                         f" on host {server.compute_host or '(none)'}",
-                        result, server.id, entry["port"].id,
+                        result, server.id, entry["port"]["id"],
                     )  # fmt: skip
                 elif time.monotonic() > entry["t_create"] + self.params["boot_timeout"]:
                     self._fail_with_details(
                         f"Server {server.id} ({entry['label']}) is {server.status}"
                         f" (task {getattr(server, 'task_state', None)}),"
                         f" not ACTIVE, after {self.params['boot_timeout']} s",
-                        result, server.id, entry["port"].id,
+                        result, server.id, entry["port"]["id"],
                     )  # fmt: skip
             if pending:
-                time.sleep(1)
+                time.sleep(POLL_S)
 
     def _wait_consoles(self, booting, result):
         """Wait until every guest printed its ready marker; fail on the first one late or stopped."""
@@ -896,62 +501,106 @@ class BootCheckModule(OpenStackModule):
                 console = self._console_text(server_id)
                 entry["console"] = console
                 entry["parsed"] = parse_console(console)
+                now = time.monotonic()
                 if console_done(entry["parsed"]):
-                    entry["console_s"] = round_seconds(time.monotonic() - entry["t_active"])
+                    entry["console_s"] = round_seconds(now - entry["t_active"])
                     entry["ready_at"] = round(time.time(), 3)
                     del pending[server_id]
                     continue
-                if time.monotonic() > entry["t_active"] + self.params["console_timeout"]:
+                if now > entry["t_active"] + self.params["console_timeout"]:
                     self._fail_with_details(
                         f"The guest on {entry['server'].compute_host} did not print 'APTSTACK-GUEST ready' within"
                         f" {self.params['console_timeout']} s of becoming ACTIVE",
-                        result, server_id, entry["port"].id, entry["parsed"], console,
+                        result, server_id, entry["port"]["id"], entry["parsed"], console,
                     )  # fmt: skip
-                current = self.conn.compute.get_server(server_id)
-                if current.status != "ACTIVE":
-                    self._fail_with_details(
-                        f"Server {server_id} ({entry['label']}) left ACTIVE ({current.status}) while booting",
-                        result, server_id, entry["port"].id, entry["parsed"], console,
-                    )  # fmt: skip
+                if now - entry.setdefault("t_status", entry["t_active"]) >= STATUS_EVERY_S:
+                    entry["t_status"] = now
+                    current = self.conn.compute.get_server(server_id)
+                    if current.status != "ACTIVE":
+                        self._fail_with_details(
+                            f"Server {server_id} ({entry['label']}) left ACTIVE ({current.status}) while booting",
+                            result, server_id, entry["port"]["id"], entry["parsed"], console,
+                        )  # fmt: skip
             if pending:
-                time.sleep(1)
+                time.sleep(POLL_S)
 
-    def _present(self):
+    # ----------------------------------------------------------------- boot
+
+    def _server_info(self, entry, hypervisors, image, flavor):
+        server, port = entry["server"], entry["port"]
+        hyp_ip = next((h["host_ip"] for h in hypervisors if h["name"] == server.hypervisor_hostname), None)
+        parsed = entry.get("parsed") or parse_console("")
+        console_info = dict(parsed)
+        console_info["problems"] = (
+            console_problems(parsed, port["fixed_ip"], server.id) if self.params["wait_console"] else []
+        )
+        console_info["tail"] = tail(entry.get("console", ""), self.params["console_tail_lines"])
+        return {
+            "id": server.id,
+            "name": server.name,
+            "status": server.status,
+            "target_host": entry["target"],
+            "host": server.compute_host,
+            "hypervisor_hostname": server.hypervisor_hostname,
+            "hypervisor_ip": hyp_ip,
+            "inventory_host": match_inventory_host(
+                self.params["inventory_hosts"], server.compute_host, server.hypervisor_hostname, hyp_ip
+            ),
+            "fixed_ip": port["fixed_ip"],
+            "floating_ip": entry["floating_ip"],
+            "network_id": port["network_id"],
+            "port_id": port["id"],
+            "mtu": port["mtu"],
+            "image_id": image.id,
+            "flavor_id": flavor.id,
+            "console": console_info,
+            "port": entry.get("port_state") or {},
+            "timings": {
+                "created_at": entry["created_at"],
+                "active_s": entry.get("active_s"),
+                "console_s": entry.get("console_s"),
+                "ready_at": entry.get("ready_at"),
+            },
+        }
+
+    def run(self):
+        run_name = self.params["run_name"]
+        error = check_run_name(run_name)
+        if error:
+            self.fail_json(msg=error)
         started = time.monotonic()
-        plan = []
-        deleted = []
-        result = {"changed": True, "run_name": self.run_name, "deleted": deleted, "servers": []}
+        result = {"changed": False, "run_name": run_name, "servers": []}
+        names = [server_names(run_name, entry["target"])["server"] for entry in self.params["servers"]]
+        if len(set(names)) != len(names):
+            self.fail_json(msg=f"Boot check {run_name}: two servers for the same target", **result)
         try:
-            image = self.conn.image.find_image(self.params["image"], ignore_missing=True)
-            if image is None and self.check_mode:
-                plan.append(f"image {self.params['image']} (missing)")
-            elif image is None:
-                raise CheckFailed(f"image {self.params['image']!r} not found")
             hypervisors = self._hypervisors()
-            placement = self._placement(hypervisors)
-            flavor = self._ensure_flavor(plan)
-            self._remove_old_servers(deleted)
-            res = self._ensure_network(plan)
-            ports = {target: self._ensure_server_port(target, res, plan) for target, _zone in placement}
+            zones = self._zones(hypervisors)
+            image = self.conn.image.find_image(self.params["image"], ignore_missing=True)
+            if image is None:
+                raise CheckFailed(f"image {self.params['image']!r} not found")
+            flavor = self.conn.compute.find_flavor(self.params["flavor"], ignore_missing=True)
+            if flavor is None:
+                raise CheckFailed(f"flavor {self.params['flavor']!r} not found")
+            ports = self._ports()
         except CheckFailed as exc:
-            self.fail_json(msg=f"Boot check {self.run_name}: {exc}", **result)
+            self.fail_json(msg=f"Boot check {run_name}: {exc}", **result)
         if self.check_mode:
-            plan.extend(f"server {server_names(self.run_name, target)['server']}" for target, _zone in placement)
-            self.exit_json(changed=True, run_name=self.run_name, would_create=plan, deleted=deleted)
-        timings = {"setup_s": round_seconds(time.monotonic() - started)}
-        result["timings"] = timings
+            self.exit_json(changed=True, run_name=run_name, would_boot=names)
+        timings = {"lookup_s": round_seconds(time.monotonic() - started)}
+        result.update(changed=True, timings=timings)
 
         # Every server is requested before any is waited for, so they boot side by side.
         booting = {}
-        for target, zone in placement:
-            port, fip = ports[target]
+        for entry, zone, port, name in zip(self.params["servers"], zones, ports, names, strict=True):
+            target = entry["target"]
             label = f"for {target}" if target else "placed by the scheduler"
             create = dict(
-                name=server_names(self.run_name, target)["server"],
+                name=name,
                 image_id=image.id,
                 flavor_id=flavor.id,
-                networks=[{"port": port.id}],
-                metadata={RUN_METADATA_KEY: self.run_name},
+                networks=[{"port": port["id"]}],
+                metadata={RUN_METADATA_KEY: run_name},
             )
             if zone:
                 create["availability_zone"] = zone
@@ -960,10 +609,10 @@ class BootCheckModule(OpenStackModule):
             try:
                 server = self.conn.compute.create_server(**create)
             except self.sdk.exceptions.SDKException as exc:
-                self._fail_with_details(f"The server create request {label} failed: {exc}", result, None, port.id)
+                self._fail_with_details(f"The server create request {label} failed: {exc}", result, None, port["id"])
             booting[server.id] = {
-                "target": target, "label": label, "port": port, "fip": fip, "server": server,
-                "created_at": round(created_at, 3), "t_create": t_create,
+                "target": target, "label": label, "port": port, "floating_ip": entry["floating_ip"],
+                "server": server, "created_at": round(created_at, 3), "t_create": t_create,
             }  # fmt: skip
         self._wait_active(booting, result)
         if self.params["wait_console"]:
@@ -971,40 +620,13 @@ class BootCheckModule(OpenStackModule):
 
         hints = []
         for entry in booting.values():
-            server = entry["server"]
-            info = self._server_info(server, res, entry["port"], entry["fip"], hypervisors, image, flavor)
-            info["target_host"] = entry["target"]
-            parsed = entry.get("parsed") or parse_console("")
-            console_info = dict(parsed)
-            console_info["problems"] = (
-                console_problems(parsed, info["fixed_ip"], info["id"]) if self.params["wait_console"] else []
-            )
-            console_info["tail"] = tail(entry.get("console", ""), self.params["console_tail_lines"])
-            port = self._port_state(entry["port"].id)
-            server_hints = diagnose(server.status, None, port, parsed if self.params["wait_console"] else None)
-            hints.extend(f"{info['host']}: {hint}" for hint in server_hints)
-            info.update(
-                console=console_info,
-                port=port,
-                timings={
-                    "created_at": entry["created_at"],
-                    "active_s": entry.get("active_s"),
-                    "console_s": entry.get("console_s"),
-                    "ready_at": entry.get("ready_at"),
-                },
-            )
+            info = self._server_info(entry, hypervisors, image, flavor)
+            parsed = entry.get("parsed") if self.params["wait_console"] else None
+            hints.extend(f"{info['host']}: {hint}" for hint in diagnose(info["status"], None, info["port"], parsed))
             result["servers"].append(info)
         timings["total_s"] = round_seconds(time.monotonic() - started)
-        result.update(hints=hints, created=plan)
-        return result
-
-    # ----------------------------------------------------------------- entry
-
-    def run(self):
-        self._setup_names()
-        if self.params["state"] == "absent":
-            self.exit_json(**self._absent())
-        self.exit_json(**self._present())
+        result["hints"] = hints
+        self.exit_json(**result)
 
 
 def main():

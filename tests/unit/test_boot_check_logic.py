@@ -178,6 +178,19 @@ def test_server_names_per_target():
     assert bc.server_names("r1", "cmp1") != bc.server_names("r1", "cmp2")
 
 
+def test_run_names_are_what_the_role_creates_and_the_cleanup_finds():
+    names = bc.run_names("r1", ["cmp1", "cmp2"])
+    assert {k: names[k] for k in ("network", "subnet", "router", "security_group")} == {
+        k: bc.resource_names("r1")[k] for k in ("network", "subnet", "router", "security_group")
+    }
+    assert names["servers"] == [
+        {"target": "cmp1", "server": "r1-server-cmp1", "port": "r1-port-cmp1"},
+        {"target": "cmp2", "server": "r1-server-cmp2", "port": "r1-port-cmp2"},
+    ]
+    # Without targets: one server, placed by the scheduler.
+    assert bc.run_names("r1")["servers"] == [{"target": None, "server": "r1-server", "port": "r1-port"}]
+
+
 def test_belongs_to_run():
     assert bc.belongs_to_run({"tags": ["aptstack-run=r1"]}, "r1")
     assert not bc.belongs_to_run({"tags": ["aptstack-run=r10"]}, "r1")

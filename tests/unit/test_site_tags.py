@@ -54,6 +54,13 @@ def test_host_basics_are_listed_once(all_tasks):
     assert common and len(common) == len(set(common))
 
 
+def test_shared_settings_are_listed_once(all_tasks):
+    # Every role depends on the aptstack role for its defaults; its tasks run in one play.
+    settings = [name for role, name, _ in all_tasks if role == "aptstack"]
+    assert "Load secrets" in settings
+    assert len(settings) == len(set(settings))
+
+
 def test_tags_keystone_runs_keystone_and_what_it_needs():
     tasks = list_tasks("--tags", "keystone")
     keystone = [(role, name) for role, name, tags in tasks if "keystone" in tags and "always" not in tags]

@@ -47,9 +47,11 @@ def test_site_runs_the_declared_topology():
 
 
 def test_host_basics_come_first_and_use_the_topology():
-    # Only the input check, which contacts no host, comes before them.
+    # Only the input check, which contacts no host, and the shared settings (facts and the
+    # secrets on the Ansible side) come before them.
     assert SITE[0]["ansible.builtin.import_playbook"] == "aptstack.openstack.check_inputs"
-    first = SITE[1]
+    assert SITE[1]["ansible.builtin.import_playbook"] == "aptstack.openstack.settings"
+    first = SITE[2]
     assert first["hosts"] == "controller:compute"
     assert [entry["role"] for entry in first["roles"]] == [PREFIX + "common"]
     assert "vars/topology.yml" in first["vars_files"]
@@ -87,9 +89,24 @@ def test_site_runs_the_declared_optional_services():
 
 def test_every_optional_service_is_a_choice_of_aptstack_services():
     specs = yaml.safe_load((ROOT / "roles" / "aptstack" / "meta" / "argument_specs.yml").read_text())
-    choices = specs["argument_specs"]["main"]["options"]["aptstack_services"]["choices"]
+    choices = specs["argument_specs"]["settings"]["options"]["aptstack_services"]["choices"]
     assert sorted(choices) == sorted(SERVICE_TOPOLOGY)
 
 
 def test_optional_services_prefetch_with_the_rest():
-    assert "aptstack_service_topology" in SITE[1]["roles"][0]["common_prefetch_roles"]
+    assert "aptstack_service_topology" in SITE[2]["roles"][0]["common_prefetch_roles"]
+
+
+def test_every_playbook_loads_the_shared_settings_before_a_host_play():
+    """The roles depend on the aptstack role for its defaults only; its tasks (the settings' check,
+    the secrets) run in the settings play, which each playbook must import before its host plays.
+    teardown.yml runs only the teardown role, which needs neither (and must not make secrets)."""
+    for path in sorted((ROOT / "playbooks").glob("*.yml")):
+        if path.name in ("check_inputs.yml", "settings.yml", "teardown.yml"):
+            continue
+        plays = yaml.safe_load(path.read_text())
+        imports = [play.get("ansible.builtin.import_playbook") for play in plays]
+        if all(imports):
+            continue  # only imports of playbooks that load the settings themselves (upgrade.yml)
+        first_host_play = next(i for i, play in enumerate(plays) if play.get("hosts", "localhost") != "localhost")
+        assert "aptstack.openstack.settings" in imports[:first_host_play], path.name
