@@ -486,3 +486,20 @@ def test_markers_carry_the_guest_uptime():
     assert parsed["dhcp_ip"] == "10.0.0.5" and parsed["iface"] == "eth0"
     assert parsed["metadata_uuid"] == SERVER_ID and parsed["ready"]
     assert bc.console_problems(parsed, "10.0.0.5", SERVER_ID) == []
+
+
+def test_the_ssh_server_marker_after_ready_changes_nothing_of_the_boot_check():
+    # The guest's SSH server starts after `ready`, in the background; its marker line comes later
+    # (or, when the server failed, says so) and must not be read as a problem of the boot.
+    for line in ("ssh-server=started user=root keys=0 uptime=10.52", "ssh-server=failed uptime=10.40"):
+        text = (
+            "APTSTACK-GUEST dhcp-address=10.0.0.5/24 iface=eth0 uptime=7.41\n"
+            f"APTSTACK-GUEST metadata-uuid={SERVER_ID} uptime=9.02\n"
+            "APTSTACK-GUEST ready uptime=9.10\n"
+            f"APTSTACK-GUEST {line}\n"
+        )
+        parsed = bc.parse_console(text)
+        assert parsed["ready"] and bc.console_done(parsed)
+        assert parsed["uptimes"]["ready"] == 9.1 and "ssh-server" in parsed["uptimes"]
+        assert not parsed["dhcp_failed"] and not parsed["metadata_failed"]
+        assert bc.console_problems(parsed, "10.0.0.5", SERVER_ID) == []
