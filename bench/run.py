@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from aptstack import host, lab
+from aptstack import host, lab, snapshot
 from aptstack.runner import recap_changed
 
 GIB = 2**30
@@ -93,12 +93,6 @@ def up_figures(summary: dict, wall_s: float) -> dict:
 
 def _gib(value: int | None) -> float | None:
     return None if value is None else round(value / GIB, 2)
-
-
-def disk_bytes(path: Path) -> int:
-    """Bytes a directory tree holds on disk (hard links counted once)."""
-    out = subprocess.run(["du", "-sx", "--block-size=1", str(path)], capture_output=True, text=True, check=True)
-    return int(out.stdout.split()[0])
 
 
 class Bench:
@@ -186,32 +180,33 @@ class Bench:
         return {"pss_gib": hosts, "total_gib": total, "top_mib": programs}
 
     def step_restore(self) -> dict:
-        snapshot, restored = f"{self.prefix}-snap", f"{self.prefix}-restored"
+        snapshot_name, restored = f"{self.prefix}-snap", f"{self.prefix}-restored"
         self.down(restored)
-        if self._has_snapshot(snapshot):
-            aptstack(["lab", "snapshot-remove", "--name", snapshot], self.log_file)
-        _, snapshot_s = aptstack(["lab", "snapshot", "--name", self.warm_lab, "--as", snapshot], self.log_file)
+        if snapshot.load(snapshot_name):
+            aptstack(["lab", "snapshot-remove", "--name", snapshot_name], self.log_file)
+        _, snapshot_s = aptstack(["lab", "snapshot", "--name", self.warm_lab, "--as", snapshot_name], self.log_file)
         # The snapshot keeps the warm lab's addresses: one lab at a time may use them.
         self.down(self.warm_lab)
         restores = []
         try:
             # Twice in a row: the second restore starts from the same untouched snapshot.
             for _ in range(RESTORES):
-                _, restore_s = aptstack(["lab", "up", "--name", restored, "--from", snapshot], self.log_file)
+                _, restore_s = aptstack(["lab", "up", "--name", restored, "--from", snapshot_name], self.log_file)
                 try:
                     check, verify_s = self.verify(restored)
+                    restored_disk = snapshot.disk_usage(lab.labs_dir() / restored, one_file_system=True)
                     restores.append({
                         "restore_s": round(restore_s, 1),
                         "verify_s": round(verify_s, 1),
                         "restore_to_verify_s": round(restore_s + verify_s, 1),
                         "first_ping_s": check["servers"][0]["timings"].get("first_ping_s"),
-                        "restored_lab_disk_gib": _gib(disk_bytes(host.state_dir() / "labs" / restored)),
+                        "restored_lab_disk_gib": _gib(restored_disk),
                     })  # fmt: skip
                 finally:
                     self.down(restored)
-            snapshot_disk = _gib(disk_bytes(lab.snapshots_dir() / snapshot))
+            snapshot_disk = _gib(snapshot.disk_usage(snapshot.snapshot_dir(snapshot_name), one_file_system=True))
         finally:
-            aptstack(["lab", "snapshot-remove", "--name", snapshot], self.log_file)
+            aptstack(["lab", "snapshot-remove", "--name", snapshot_name], self.log_file)
         return {
             "snapshot_s": round(snapshot_s, 1),
             "snapshot_disk_gib": snapshot_disk,
@@ -219,10 +214,6 @@ class Bench:
             "restore_s": statistics.median(item["restore_s"] for item in restores),
             "restore_to_verify_s": statistics.median(item["restore_to_verify_s"] for item in restores),
         }
-
-    def _has_snapshot(self, name: str) -> bool:
-        out, _ = aptstack(["lab", "snapshots", "--json"], self.log_file)
-        return any(item.get("name") == name for item in json.loads(out))
 
     def step_cc(self) -> dict:
         name = f"{self.prefix}-cc"

@@ -91,9 +91,10 @@ def metadata(name: str, the_lab: lab.Lab, versions: dict, disk_bytes: int) -> di
     }
 
 
-def disk_usage(path: Path) -> int:
-    """Bytes used on disk under path (du: hard links counted once; a restored host's merged root counts whole)."""
-    out = host.run(["du", "-s", "--block-size=1", path]).stdout
+def disk_usage(path: Path, one_file_system: bool = False) -> int:
+    """Bytes used on disk under path (du: hard links counted once; a restored host's merged root counts
+    whole, unless one_file_system keeps du out of mounts, leaving what a restored lab adds)."""
+    out = host.run(["du", "-s", *(["-x"] if one_file_system else []), "--block-size=1", path]).stdout
     return int(out.split()[0])
 
 
