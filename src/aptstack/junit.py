@@ -26,6 +26,7 @@ class Case:
 
 HEAT_CHECK = "Heat check"
 HORIZON_CHECK = "Horizon check"
+CINDER_CHECK = "Cinder check"
 
 
 def verify_cases(result: dict) -> list[Case]:
@@ -51,7 +52,8 @@ def verify_cases(result: dict) -> list[Case]:
     # The Heat ping check's tasks all start with its name.
     heat = [f for f in failures if f.startswith(HEAT_CHECK)]
     horizon = [f for f in failures if f.startswith(HORIZON_CHECK)]
-    other = [f for f in failures if f not in cleanup and f not in heat and f not in horizon]
+    cinder = [f for f in failures if f.startswith(CINDER_CHECK)]
+    other = [f for f in failures if f not in cleanup and f not in heat and f not in horizon and f not in cinder]
     if other or not result.get("servers"):
         failed = result.get("result") != "passed"
         cases.insert(0, Case("verify", "boot check", "; ".join(other) or ("failed" if failed else None)))
@@ -59,6 +61,19 @@ def verify_cases(result: dict) -> list[Case]:
         cases.append(Case("verify", "heat stack", "; ".join(heat) or None, result["heat"].get("create_s")))
     if result.get("horizon"):
         cases.append(Case("verify", "horizon dashboard", "; ".join(horizon) or None, result["horizon"].get("total_s")))
+    if result.get("cinder"):
+        attach = result["cinder"].get("attach") or {}
+        boot = result["cinder"].get("boot_from_volume") or {}
+        attach_s = sum((attach.get("timings") or {}).values()) if attach.get("timings") else None
+        cases.append(Case("verify", "cinder volume attach", "; ".join(cinder) or None, attach_s))
+        cases.append(
+            Case(
+                "verify",
+                "cinder boot from volume",
+                "; ".join(cinder) if cinder and not boot.get("timings", {}).get("delete_s") else None,
+                sum((boot.get("timings") or {}).values()) if boot.get("timings") else None,
+            )
+        )
     cleanup_info = result.get("cleanup") or {}
     left = [
         item.get("name", str(item)) if isinstance(item, dict) else str(item) for item in cleanup_info.get("left", [])
