@@ -241,6 +241,7 @@ class VolumeCheckModule(OpenStackModule):
         step = time.monotonic()
         token = secrets.token_hex(8)
         self.conn.compute.set_server_metadata(server_id, **{TOKEN_KEY: token})
+        self.token_set = True
 
         def answered(text):
             after = parse_volume_markers(text)
@@ -283,6 +284,7 @@ class VolumeCheckModule(OpenStackModule):
         self.made_volume = None
         timings["delete_s"] = round_seconds(time.monotonic() - step)
         self.conn.compute.delete_server_metadata(server_id, [TOKEN_KEY])
+        self.token_set = False
 
     def _boot_from_volume(self):
         run_name, size = self.params["run_name"], self.params["volume_size"]
@@ -374,7 +376,8 @@ class VolumeCheckModule(OpenStackModule):
                 if volume is not None:
                     self.conn.block_storage.delete_volume(volume.id)
                     self._wait_volume_gone(volume.id, "cleanup")
-            self.conn.compute.delete_server_metadata(self.params["server"], [TOKEN_KEY])
+            if self.token_set:
+                self.conn.compute.delete_server_metadata(self.params["server"], [TOKEN_KEY])
         except (CheckFailed, self.sdk.exceptions.SDKException) as exc:
             errors.append(str(exc))
         return errors
@@ -384,6 +387,7 @@ class VolumeCheckModule(OpenStackModule):
         if error:
             self.fail_json(msg=error)
         self.made_volume = self.made_server = self.made_server_volume = None
+        self.token_set = False
         self.result = {"changed": True, "attach": {}, "boot_from_volume": None, "console": []}
         started = time.monotonic()
         try:

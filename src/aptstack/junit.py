@@ -62,18 +62,7 @@ def verify_cases(result: dict) -> list[Case]:
     if result.get("horizon"):
         cases.append(Case("verify", "horizon dashboard", "; ".join(horizon) or None, result["horizon"].get("total_s")))
     if result.get("cinder"):
-        attach = result["cinder"].get("attach") or {}
-        boot = result["cinder"].get("boot_from_volume") or {}
-        attach_s = sum((attach.get("timings") or {}).values()) if attach.get("timings") else None
-        cases.append(Case("verify", "cinder volume attach", "; ".join(cinder) or None, attach_s))
-        cases.append(
-            Case(
-                "verify",
-                "cinder boot from volume",
-                "; ".join(cinder) if cinder and not boot.get("timings", {}).get("delete_s") else None,
-                sum((boot.get("timings") or {}).values()) if boot.get("timings") else None,
-            )
-        )
+        cases += cinder_cases(result["cinder"], "; ".join(cinder) or None)
     cleanup_info = result.get("cleanup") or {}
     left = [
         item.get("name", str(item)) if isinstance(item, dict) else str(item) for item in cleanup_info.get("left", [])
@@ -83,6 +72,21 @@ def verify_cases(result: dict) -> list[Case]:
     elif result.get("servers") or cleanup:
         message = "; ".join(cleanup + ([f"left: {', '.join(left)}"] if left else []))
         cases.append(Case("verify", "cleanup", message or None))
+    return cases
+
+
+def cinder_cases(cinder: dict, failure: str | None) -> list[Case]:
+    """The volume check's two parts: the attach (write, read back, detach, delete), then the boot from
+    a volume, which runs only after a complete attach. A part is complete once its delete is timed."""
+    attach = (cinder.get("attach") or {}).get("timings") or {}
+    boot = (cinder.get("boot_from_volume") or {}).get("timings") or {}
+    attach_done = "delete_s" in attach
+    cases = [Case("verify", "cinder volume attach", None if attach_done else failure or "failed", sum(attach.values()))]
+    if not attach_done:
+        cases.append(Case("verify", "cinder boot from volume", skipped=True))
+    else:
+        bfv_failure = None if "delete_s" in boot or not failure else failure
+        cases.append(Case("verify", "cinder boot from volume", bfv_failure, sum(boot.values()) if boot else None))
     return cases
 
 
