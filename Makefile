@@ -11,7 +11,7 @@ LAB ?= aio
 RELEASE ?= resolute
 
 .PHONY: aio test lint sanity docs unit system reuse-test molecule-aio molecule-controller-compute host-deps \
-	venv clean-labs bench overlay-check upgrade-check interrupt-check services-check snapshot-check horizon-check
+	venv clean-labs bench overlay-check upgrade-check interrupt-check services-check snapshot-check horizon-check full
 
 aio: host-deps venv
 	$(BIN)/aptstack up --name $(LAB) --release $(RELEASE)
@@ -84,6 +84,15 @@ SERVICES_LAB ?= svc
 services-check: host-deps venv
 	SERVICES_LAB=$(SERVICES_LAB) SERVICES_SUBNET=$(SERVICES_SUBNET) SERVICES_TUNNEL_SUBNET=$(SERVICES_TUNNEL_SUBNET) \
 		$(BIN)/pytest -v -s -x tests/checks/test_services.py
+
+# Every optional service on one aio lab (not part of make test): up --with cinder,heat,horizon (verify
+# runs the volume check, the Heat ping check and the Horizon check; the memory of each service is
+# printed), a second deploy with changed=0, and the volume check failing while cinder-volume is
+# stopped. FULL_LAB names the lab; FULL_SUBNET and FULL_TUNNEL_SUBNET its networks; FULL_KEEP=1 keeps it.
+FULL_LAB ?= full
+full: host-deps venv
+	FULL_LAB=$(FULL_LAB) FULL_SUBNET=$(FULL_SUBNET) FULL_TUNNEL_SUBNET=$(FULL_TUNNEL_SUBNET) FULL_KEEP=$(FULL_KEEP) \
+		$(BIN)/pytest -v -s -x tests/checks/test_full.py
 
 # Horizon on an aio lab (not part of make test): up --with horizon (verify runs the browser check:
 # headless Chromium here logs in and finds the check's server on the instances page), a second

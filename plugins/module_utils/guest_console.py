@@ -110,3 +110,66 @@ def tail(text, lines=40):
     rows = [row.rstrip() for row in text.replace("\r", "").split("\n")]
     rows = [row for row in rows if row.strip()]
     return rows[-lines:] if lines > 0 else []
+
+
+def parse_volume_markers(text, prefix=MARKER_PREFIX):
+    """What the test guest said about its disks (the volume check reads it).
+
+    Returns a dict: ``disks`` (name -> bytes, from the last ``disks=`` marker the guest printed
+    at boot), and in the order the guest printed them, ``attached`` (name -> bytes of each disk
+    that appeared later), ``detached`` (names of disks that went away), ``written`` and ``read``
+    (name -> the volume token the guest wrote to and read back from the disk's first sector)
+    and ``write_failed`` (names).
+    """
+    result = {"disks": {}, "attached": {}, "detached": [], "written": {}, "read": {}, "write_failed": []}
+    for line in parse_console(text, prefix)["markers"]:
+        body = re.sub(r"\s+uptime=\d+(?:\.\d+)?$", "", line[len(prefix) + 1 :].strip())
+        match = re.fullmatch(r"disks=(\S+)", body)
+        if match:
+            result["disks"] = {
+                name: int(size)
+                for name, _sep, size in (entry.partition(":") for entry in match[1].split(","))
+                if size.isdigit()
+            }
+            continue
+        match = re.fullmatch(r"volume-attached=(\w+) size=(\d+)", body)
+        if match:
+            result["attached"][match[1]] = int(match[2])
+            continue
+        match = re.fullmatch(r"volume-detached=(\w+)", body)
+        if match:
+            result["detached"].append(match[1])
+            continue
+        match = re.fullmatch(r"volume-(write|read)=(\w+) token=(\S+)", body)
+        if match:
+            result["written" if match[1] == "write" else "read"][match[2]] = match[3]
+            continue
+        match = re.fullmatch(r"volume-write-failed=(\w+)", body)
+        if match:
+            result["write_failed"].append(match[1])
+    return result
+
+
+def volume_problems(before, after, size_bytes, token):
+    """What the console says about an attached volume, as sentences (empty when all is well).
+
+    ``before`` and ``after`` are parse_volume_markers() results of the console before the attach
+    and once the guest has answered. The guest must report one new disk of the volume's size, write
+    the token to it and read the same token back.
+    """
+    new = {name: size for name, size in after["attached"].items() if name not in before["attached"]}
+    if not new:
+        return ["the guest reported no new disk (no volume-attached marker)"]
+    name, size = next(iter(new.items()))
+    problems = []
+    if size != size_bytes:
+        problems.append(f"the guest's new disk {name} has {size} bytes, the volume {size_bytes}")
+    if name in after["write_failed"]:
+        problems.append(f"the guest could not write to {name}")
+    elif after["written"].get(name) != token:
+        problems.append(f"the guest did not write the volume token to {name}")
+    elif after["read"].get(name) != token:
+        problems.append(
+            f"the guest read {after['read'].get(name, 'nothing')!r} back from {name}, not the token it wrote"
+        )
+    return problems

@@ -591,6 +591,15 @@ def format_up_summary(the_lab, inventory, timings, roles, check, status, memory=
             f" login {horizon.get('login_s')}s, page {horizon.get('instances_s')}s, total {horizon.get('total_s')}s"
         )
         lines.append(f"  screenshot: {horizon.get('screenshot')}")
+    cinder = check.get("cinder") or {}
+    if cinder:
+        attach = cinder.get("attach") or {}
+        boot = cinder.get("boot_from_volume") or {}
+        read_back = bool(attach.get("token_read")) and attach.get("token_read") == attach.get("token_written")
+        lines.append(
+            f"  cinder:     {'passed' if cinder.get('passed') else 'FAILED'}, volume as {attach.get('device')},"
+            f" token read back {read_back}, times {attach.get('timings')}; boot from volume {boot.get('timings')}"
+        )
     for server in check.get("servers", []):
         lines.append(
             f"  server:     {server.get('inventory_host')} first ping {server['timings'].get('first_ping_s')}s"

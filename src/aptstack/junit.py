@@ -26,6 +26,7 @@ class Case:
 
 HEAT_CHECK = "Heat check"
 HORIZON_CHECK = "Horizon check"
+CINDER_CHECK = "Cinder check"
 
 
 def verify_cases(result: dict) -> list[Case]:
@@ -51,7 +52,8 @@ def verify_cases(result: dict) -> list[Case]:
     # The Heat ping check's tasks all start with its name.
     heat = [f for f in failures if f.startswith(HEAT_CHECK)]
     horizon = [f for f in failures if f.startswith(HORIZON_CHECK)]
-    other = [f for f in failures if f not in cleanup and f not in heat and f not in horizon]
+    cinder = [f for f in failures if f.startswith(CINDER_CHECK)]
+    other = [f for f in failures if f not in cleanup and f not in heat and f not in horizon and f not in cinder]
     if other or not result.get("servers"):
         failed = result.get("result") != "passed"
         cases.insert(0, Case("verify", "boot check", "; ".join(other) or ("failed" if failed else None)))
@@ -59,6 +61,8 @@ def verify_cases(result: dict) -> list[Case]:
         cases.append(Case("verify", "heat stack", "; ".join(heat) or None, result["heat"].get("create_s")))
     if result.get("horizon"):
         cases.append(Case("verify", "horizon dashboard", "; ".join(horizon) or None, result["horizon"].get("total_s")))
+    if result.get("cinder"):
+        cases += cinder_cases(result["cinder"], "; ".join(cinder) or None)
     cleanup_info = result.get("cleanup") or {}
     left = [
         item.get("name", str(item)) if isinstance(item, dict) else str(item) for item in cleanup_info.get("left", [])
@@ -68,6 +72,21 @@ def verify_cases(result: dict) -> list[Case]:
     elif result.get("servers") or cleanup:
         message = "; ".join(cleanup + ([f"left: {', '.join(left)}"] if left else []))
         cases.append(Case("verify", "cleanup", message or None))
+    return cases
+
+
+def cinder_cases(cinder: dict, failure: str | None) -> list[Case]:
+    """The volume check's two parts: the attach (write, read back, detach, delete), then the boot from
+    a volume, which runs only after a complete attach. A part is complete once its delete is timed."""
+    attach = (cinder.get("attach") or {}).get("timings") or {}
+    boot = (cinder.get("boot_from_volume") or {}).get("timings") or {}
+    attach_done = "delete_s" in attach
+    cases = [Case("verify", "cinder volume attach", None if attach_done else failure or "failed", sum(attach.values()))]
+    if not attach_done:
+        cases.append(Case("verify", "cinder boot from volume", skipped=True))
+    else:
+        bfv_failure = None if "delete_s" in boot or not failure else failure
+        cases.append(Case("verify", "cinder boot from volume", bfv_failure, sum(boot.values()) if boot else None))
     return cases
 
 

@@ -224,7 +224,9 @@ def test_an_unknown_optional_service_is_refused_before_anything(command, tmp_pat
     argv = [command, *(["-i", str(inventory)] if command == "deploy" else ["--name", "t"]), "--with", "heat,swift"]
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "aptstack: error: aptstack_services: unknown swift (choose from heat, horizon) (extra variable)"
+    assert err == (
+        "aptstack: error: aptstack_services: unknown swift (choose from cinder, heat, horizon) (extra variable)"
+    )
     assert touched == []
 
 

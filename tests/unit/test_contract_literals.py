@@ -27,6 +27,7 @@ PORTS = {
     "aptstack_ovn_sb_port": 6642,
     "aptstack_heat_port": 8004,
     "aptstack_heat_cfn_port": 8000,
+    "aptstack_cinder_port": 8776,
 }
 # MariaDB's port is nobody's setting (clients use the default), so it must appear nowhere.
 LITERALS = [re.compile(rf"(?<![\d.]){port}(?!\d)") for port in [*PORTS.values(), 3306]] + [

@@ -88,7 +88,7 @@ BAD_INPUTS = {
     "unknown optional service": (
         inventory(),
         ['{"aptstack_services": ["heat", "swift"]}'],
-        "aptstack_services: unknown swift (choose from heat, horizon)",
+        "aptstack_services: unknown swift (choose from cinder, heat, horizon)",
     ),
     "list of the wrong elements": (
         inventory(),

@@ -120,3 +120,45 @@ def test_the_horizon_check_is_its_own_case_and_takes_its_failures():
     assert cases[("verify", "horizon dashboard")] == (None, False)
     _suite, cases = cases_of(junit.to_xml(junit.verify_cases({**passed, "horizon": None})))
     assert ("verify", "horizon dashboard") not in cases
+
+
+def test_the_volume_check_is_two_cases_and_takes_its_failures():
+    message = (
+        "Cinder check - attach ...: Volume check: attach: the guest reported no new disk (no volume-attached marker)"
+    )
+    result = {
+        "result": "failed",
+        "servers": [server("c1")],
+        "failures": [message],
+        "cleanup": {"kept": False, "left": []},
+        "cinder": {
+            "passed": False,
+            "attach": {"timings": {"create_s": 2.9, "attach_s": 10.2}},
+            "boot_from_volume": None,
+        },
+    }
+    _suite, cases = cases_of(junit.to_xml(junit.verify_cases(result)))
+    assert cases[("verify", "cinder volume attach")] == (message, False)
+    assert cases[("verify", "cinder boot from volume")] == (None, True)
+    assert ("verify", "boot check") not in cases
+    timings = {"create_s": 2.9, "attach_s": 10.2, "guest_s": 16.1, "detach_s": 3.8, "delete_s": 1.2}
+    bfv_failed = {
+        **result,
+        "cinder": {"attach": {"timings": timings}, "boot_from_volume": {"timings": {"active_s": 24.8}}},
+    }
+    _suite, cases = cases_of(junit.to_xml(junit.verify_cases(bfv_failed)))
+    assert cases[("verify", "cinder volume attach")] == (None, False)
+    assert cases[("verify", "cinder boot from volume")] == (message, False)
+    passed = {
+        **bfv_failed,
+        "result": "passed",
+        "failures": [],
+        "cinder": {
+            "attach": {"timings": timings},
+            "boot_from_volume": {"timings": {"active_s": 24.8, "delete_s": 5.0}},
+        },
+    }
+    _suite, cases = cases_of(junit.to_xml(junit.verify_cases(passed)))
+    assert cases[("verify", "cinder boot from volume")] == (None, False)
+    _suite, cases = cases_of(junit.to_xml(junit.verify_cases({**passed, "cinder": None})))
+    assert ("verify", "cinder volume attach") not in cases

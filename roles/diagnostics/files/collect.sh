@@ -15,7 +15,7 @@ mask() {
         -e 's#(://[^:/@[:space:]]+:)[^@[:space:]]+@#\1****@#g' \
         -e 's#^([[:space:]]*([A-Za-z0-9_.-]*(password|secret|passwd|token)[A-Za-z0-9_.-]*|[A-Za-z0-9_.-]*_key(_[A-Za-z0-9_.-]*)?)[[:space:]]*[=:][[:space:]]*).+#\1****#I'
 }
-units_pattern='^(apache2|mariadb|mysql|rabbitmq-server|memcached|keystone|glance|placement|nova|neutron|heat|ovn|openvswitch|ovs-|libvirt|virtqemud)'
+units_pattern='^(apache2|mariadb|mysql|rabbitmq-server|memcached|keystone|glance|placement|nova|neutron|heat|cinder|ceph|ovn|openvswitch|ovs-|libvirt|virtqemud)'
 
 section "host $(hostname) at $(date -u +%FT%TZ)"
 systemctl is-system-running 2>&1
@@ -34,7 +34,7 @@ for unit in $(systemctl list-units --all --no-legend --plain 2>/dev/null | awk '
     journalctl -u "$unit" -n "$n" --no-pager -o short-iso 2>&1 | mask
 done
 
-for log in /var/log/apache2/*error.log /var/log/nova/*.log /var/log/neutron/*.log /var/log/glance/*.log /var/log/keystone/*.log /var/log/placement/*.log /var/log/heat/*.log; do
+for log in /var/log/apache2/*error.log /var/log/nova/*.log /var/log/neutron/*.log /var/log/glance/*.log /var/log/keystone/*.log /var/log/placement/*.log /var/log/heat/*.log /var/log/cinder/*.log; do
     [ -s "$log" ] || continue
     # OpenStack logs start with the local time as "YYYY-MM-DD HH:MM:SS", which sorts as text.
     errors=$(grep -E 'ERROR|CRITICAL|Traceback' "$log" | awk -v since="$since" 'since == "" || substr($0, 1, 19) >= since' | tail -n 40)
@@ -47,6 +47,7 @@ done
 for conf in /etc/keystone/keystone.conf /etc/glance/glance-api.conf /etc/placement/placement.conf \
             /etc/nova/nova.conf /etc/nova/nova-compute.conf /etc/neutron/neutron.conf \
             /etc/neutron/plugins/ml2/ml2_conf.ini /etc/neutron/neutron_ovn_metadata_agent.ini /etc/heat/heat.conf \
+            /etc/cinder/cinder.conf /etc/ceph/ceph.conf \
             /etc/openstack-dashboard/local_settings.py \
             /etc/apache2/sites-enabled/*.conf; do
     [ -f "$conf" ] || continue
@@ -93,6 +94,16 @@ if command -v virsh >/dev/null 2>&1; then
         tail -n 15 "/var/lib/nova/instances/$(virsh domuuid "$domain" 2>/dev/null)/console.log" 2>&1
     done
 fi
+# Optional service cinder: the cluster's state, where its admin keyring is.
+if [ -f /etc/ceph/ceph.client.admin.keyring ] && command -v ceph >/dev/null 2>&1; then
+    section "ceph -s"; timeout 30 ceph --connect-timeout 10 -s 2>&1
+    section "ceph health detail"; timeout 30 ceph --connect-timeout 10 health detail 2>&1
+    section "ceph osd df"; timeout 30 ceph --connect-timeout 10 osd df 2>&1
+    for log in /var/log/ceph/*.log; do
+        [ -s "$log" ] || continue
+        section "$log (last 30)"; tail -n 30 "$log" 2>&1
+    done
+fi
 section "network namespaces"; ip netns list 2>&1
 section "addresses"; ip -br addr 2>&1
 if [ -f /root/.config/openstack/clouds.yaml ] && command -v openstack >/dev/null 2>&1; then
@@ -101,4 +112,10 @@ if [ -f /root/.config/openstack/clouds.yaml ] && command -v openstack >/dev/null
         section "openstack $cmd"
         timeout 60 openstack --os-cloud "${OS_CLOUD:-aptstack}" $cmd 2>&1 | mask
     done
+    if [ -f /etc/cinder/cinder.conf ]; then
+        for cmd in "volume service list" "volume list --all-projects --long"; do
+            section "openstack $cmd"
+            timeout 60 openstack --os-cloud "${OS_CLOUD:-aptstack}" $cmd 2>&1 | mask
+        done
+    fi
 fi
