@@ -32,7 +32,9 @@ while IFS= read -r unit; do
         wanted=$(systemctl show -P Wants "$unit")
         stop "$unit"
         for service in $wanted; do
-            [ "$(systemctl show -P SubState "$service")" = exited ] && stop "$service"
+            # An if, not `&&`: a service that is not `exited` must not become the loop's (and so the
+            # script's) exit status.
+            if [ "$(systemctl show -P SubState "$service")" = exited ]; then stop "$service"; fi
         done
         ;;
     run-netns.mount)
