@@ -25,12 +25,12 @@ def _short(name):
 
 def roles_per_group_in_site():
     """Roles of each group in play order: roles: entries and whole-role imports (not tasks_from entry points).
-    An optional service's roles (run when it is in aptstack_services) are left out."""
+    An optional service's roles (included when it is in aptstack_services) are left out."""
     groups = {}
     for play in SITE:
         if "hosts" not in play:  # an imported playbook (the input check), no roles of the topology
             continue
-        roles = [_short(entry["role"]) for entry in play.get("roles", []) if "when" not in entry]
+        roles = [_short(entry["role"]) for entry in play.get("roles", [])]
         for task in play.get("tasks", []):
             imported = task.get("ansible.builtin.import_role")
             if imported and "tasks_from" not in imported:
@@ -68,19 +68,42 @@ def test_roles_share_only_the_settings_role():
 
 
 def optional_roles_in_site():
-    """service -> group -> its roles, in play order, from the roles: entries run when the service is enabled."""
+    """service -> group -> its roles, in play order, from the role includes run when the service is enabled."""
     services = {}
     for play in SITE:
-        for entry in play.get("roles", []) if "hosts" in play else []:
-            if "when" not in entry:
+        for task in play.get("tasks", []) if "hosts" in play else []:
+            included = task.get("ansible.builtin.include_role")
+            if not included:
                 continue
-            match = SERVICE_WHEN.match(entry["when"])
-            assert match, f"{entry['role']}: an optional role runs when its service is in aptstack_services"
+            match = SERVICE_WHEN.match(task.get("when", ""))
+            assert match, f"{included['name']}: an optional role runs when its service is in aptstack_services"
             for group in play["hosts"].split(":"):
                 roles = services.setdefault(match[1], {}).setdefault(group, [])
-                if _short(entry["role"]) not in roles:
-                    roles.append(_short(entry["role"]))
+                if _short(included["name"]) not in roles:
+                    roles.append(_short(included["name"]))
     return services
+
+
+def test_optional_roles_are_tagged_like_the_listed_ones():
+    """A role include is tagged always (its own preflight decides, as in a listed role) and gives
+    its tasks the role's tag, so that --tags ROLE and --skip-tags ROLE select it; it comes after
+    the listed roles of its play only as a play's tasks do."""
+    includes = [
+        task["ansible.builtin.include_role"] | {"tags": task.get("tags")}
+        for play in SITE
+        for task in play.get("tasks", [])
+        if "ansible.builtin.include_role" in task
+    ]
+    assert len(includes) == sum(len(roles) for groups in SERVICE_TOPOLOGY.values() for roles in groups.values())
+    for included in includes:
+        assert included["tags"] == ["always"], included
+        assert included["apply"] == {"tags": [_short(included["name"])]}, included
+
+
+def test_no_listed_role_is_conditional():
+    for play in SITE:
+        for entry in play.get("roles", []) if "hosts" in play else []:
+            assert "when" not in entry, entry["role"]
 
 
 def test_site_runs_the_declared_optional_services():
