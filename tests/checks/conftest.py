@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from aptstack.runner import recap_changed
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 RELEASE = os.environ.get("RELEASE", "resolute")
@@ -34,6 +36,25 @@ def run_on(name: str, command: str) -> str:
         timeout=120,
     )
     return proc.stdout
+
+
+def assert_redeploy_unchanged(name: str, *deploy_args: str) -> None:
+    """A second deploy of the lab reports changed=0 on every host."""
+    output = aptstack("deploy", "-i", inventory(name), *deploy_args).stdout
+    changed = recap_changed(output)
+    assert changed and set(changed.values()) == {0}, output.split("PLAY RECAP", 1)[-1]
+
+
+def assert_verify_fails_while_stopped(name: str, unit: str, failure: str) -> None:
+    """Verify fails, naming `failure`, while `unit` is stopped, and passes again once it runs."""
+    run_on(name, f"systemctl stop {unit}")
+    try:
+        broken = aptstack("verify", "-i", inventory(name), check=False)
+        assert broken.returncode != 0
+        assert failure in broken.stdout and "FAILED" in broken.stdout
+    finally:
+        run_on(name, f"systemctl start {unit}")
+    assert aptstack("verify", "-i", inventory(name), check=False).returncode == 0
 
 
 def lab_networks(prefix: str) -> list[str]:

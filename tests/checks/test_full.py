@@ -14,9 +14,8 @@ import re
 import pytest
 
 from aptstack import lab
-from aptstack.runner import recap_changed
 
-from .conftest import RELEASE, aptstack, inventory, lab_networks, run_on
+from .conftest import RELEASE, aptstack, assert_redeploy_unchanged, assert_verify_fails_while_stopped, lab_networks
 
 LAB = os.environ.get("FULL_LAB", "full")
 NETWORKS = lab_networks("FULL")
@@ -66,17 +65,8 @@ def test_up_with_every_service_passes_every_check(full_up):
 
 
 def test_a_second_deploy_changes_nothing(full_up):
-    output = aptstack("deploy", "-i", inventory(LAB), "--with", SERVICES).stdout
-    changed = recap_changed(output)
-    assert changed and set(changed.values()) == {0}, output.split("PLAY RECAP", 1)[1]
+    assert_redeploy_unchanged(LAB, "--with", SERVICES)
 
 
 def test_the_volume_check_fails_while_cinder_volume_is_stopped(full_up):
-    run_on(LAB, "systemctl stop cinder-volume")
-    try:
-        broken = aptstack("verify", "-i", inventory(LAB), check=False)
-        assert broken.returncode != 0
-        assert "Cinder check" in broken.stdout and "FAILED" in broken.stdout
-    finally:
-        run_on(LAB, "systemctl start cinder-volume")
-    assert aptstack("verify", "-i", inventory(LAB), check=False).returncode == 0
+    assert_verify_fails_while_stopped(LAB, "cinder-volume", "Cinder check")

@@ -10,9 +10,7 @@ import re
 
 import pytest
 
-from aptstack.runner import recap_changed
-
-from .conftest import RELEASE, aptstack, inventory, lab_networks, run_on
+from .conftest import RELEASE, aptstack, assert_redeploy_unchanged, assert_verify_fails_while_stopped, lab_networks
 
 LAB = os.environ.get("SERVICES_LAB", "svc")
 NETWORKS = lab_networks("SERVICES")
@@ -33,17 +31,8 @@ def test_up_with_heat_passes_the_heat_check(heat_up):
 
 
 def test_a_second_deploy_changes_nothing(heat_up):
-    output = aptstack("deploy", "-i", inventory(LAB), "--with", "heat").stdout
-    changed = recap_changed(output)
-    assert changed and set(changed.values()) == {0}, output.split("PLAY RECAP", 1)[1]
+    assert_redeploy_unchanged(LAB, "--with", "heat")
 
 
 def test_the_heat_check_fails_while_heat_engine_is_stopped(heat_up):
-    run_on(LAB, "systemctl stop heat-engine")
-    try:
-        broken = aptstack("verify", "-i", inventory(LAB), check=False)
-        assert broken.returncode != 0
-        assert "stack" in broken.stdout and "FAILED" in broken.stdout
-    finally:
-        run_on(LAB, "systemctl start heat-engine")
-    assert aptstack("verify", "-i", inventory(LAB), check=False).returncode == 0
+    assert_verify_fails_while_stopped(LAB, "heat-engine", "stack")
