@@ -21,7 +21,10 @@ description:
   - The files are O(paths) (shell-style wildcards allowed; missing ones are ignored) and, for each
     entry of O(packages), the package's file list in the dpkg database, which dpkg rewrites whenever
     the package is installed or upgraded. So a unit also restarts after a new upload of its package.
-  - Units that are not active are left alone; starting them is the job of the task that follows.
+  - Units that are not active are not restarted. With O(started) and O(enabled) the module also
+    starts them and enables them at boot, as M(ansible.builtin.systemd_service) with
+    C(state=started) and C(enabled=true) would, so that one task (and one C(systemctl show) of
+    every unit) does what a restart check and a loop over the units did.
   - The unit's start time is read with sub-second precision (systemd's monotonic timestamp), so a
     file written just before a restart does not make the unit look stale.
 options:
@@ -40,15 +43,26 @@ options:
     type: list
     elements: str
     default: []
+  started:
+    description:
+      - Start the units that are not active (or activating), after the stale ones are restarted.
+    type: bool
+    default: false
+  enabled:
+    description:
+      - Enable at boot the units whose unit file is disabled. A masked unit is an error.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
-    description: In check mode the stale units are reported and not restarted.
+    description: In check mode the units are reported and not restarted, started or enabled.
 notes:
   - Use it after C(ansible.builtin.meta) C(flush_handlers), so that it only acts when a handler
     did not.
   - Only for units whose handlers restart them; a reload does not change the time a unit became
     active.
+  - A unit that does not exist is an error when O(started) or O(enabled) is set, and skipped otherwise.
 """
 
 EXAMPLES = r"""
@@ -57,6 +71,13 @@ EXAMPLES = r"""
     units: [nova-conductor, nova-scheduler]
     paths: [/etc/nova/nova.conf]
     packages: [nova-common, nova-conductor, nova-scheduler]
+
+- name: Run the nova services, restarting any that started before nova.conf last changed
+  aptstack.openstack.restart_stale:
+    units: [nova-conductor, nova-scheduler]
+    paths: [/etc/nova/nova.conf]
+    started: true
+    enabled: true
 
 - name: Restart Apache when a WSGI site or its application's config is newer than Apache
   aptstack.openstack.restart_stale:
@@ -73,6 +94,18 @@ restarted:
   type: list
   elements: dict
   sample: [{"unit": "nova-conductor.service", "newer": "/etc/nova/nova.conf", "seconds_newer": 41.2}]
+started:
+  description: The units started because they were not active (with O(started)).
+  returned: always
+  type: list
+  elements: str
+  sample: ["nova-scheduler"]
+enabled:
+  description: The units enabled at boot because their unit file was disabled (with O(enabled)).
+  returned: always
+  type: list
+  elements: str
+  sample: ["nova-scheduler"]
 """
 
 import glob
@@ -81,21 +114,30 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+# What one `systemctl show` tells about each unit.
+PROPERTIES = ("LoadState", "ActiveState", "UnitFileState", "ActiveEnterTimestampMonotonic")
+RUNNING = ("active", "activating", "reloading")
 
-def unit_state(module, systemctl, unit):
-    """(ActiveState, realtime epoch at which the unit last became active or None)."""
+
+def unit_states(module, systemctl, units):
+    """unit -> its properties, from one `systemctl show` of every unit (blocks in the order asked),
+    with 'started': the realtime epoch at which the unit last became active, or None."""
     rc, out, err = module.run_command(
-        [systemctl, "show", "--property=ActiveState,ActiveEnterTimestampMonotonic", unit], check_rc=False
+        [systemctl, "show", "--property=" + ",".join(PROPERTIES), "--", *units], check_rc=False
     )
     if rc != 0:
-        module.fail_json(msg=f"systemctl show {unit} failed: {err.strip() or out.strip()}")
-    props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-    monotonic_us = int(props.get("ActiveEnterTimestampMonotonic") or 0)
-    if not monotonic_us:
-        return props.get("ActiveState", "unknown"), None
-    # systemd and this process read the same kernel clock, so the offset converts it to wall time.
-    started = time.time() - (time.monotonic() - monotonic_us / 1e6)
-    return props.get("ActiveState", "unknown"), started
+        module.fail_json(msg=f"systemctl show {' '.join(units)} failed: {err.strip() or out.strip()}")
+    blocks = out.strip("\n").split("\n\n")
+    if len(blocks) != len(units):
+        module.fail_json(msg=f"systemctl show {' '.join(units)} answered for {len(blocks)} units")
+    states = {}
+    for unit, block in zip(units, blocks, strict=True):
+        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        monotonic_us = int(props.get("ActiveEnterTimestampMonotonic") or 0)
+        # systemd and this process read the same kernel clock, so the offset converts it to wall time.
+        props["started"] = time.time() - (time.monotonic() - monotonic_us / 1e6) if monotonic_us else None
+        states[unit] = props
+    return states
 
 
 def newest_file(paths, packages):
@@ -123,26 +165,48 @@ def main():
             "units": {"type": "list", "elements": "str", "required": True},
             "paths": {"type": "list", "elements": "path", "default": []},
             "packages": {"type": "list", "elements": "str", "default": []},
+            "started": {"type": "bool", "default": False},
+            "enabled": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
     systemctl = module.get_bin_path("systemctl", required=True)
     newest, newest_mtime = newest_file(module.params["paths"], module.params["packages"])
-    restarted = []
-    for unit in module.params["units"]:
-        state, started = unit_state(module, systemctl, unit)
-        if state != "active" or started is None or newest is None or newest_mtime <= started:
-            continue
-        restarted.append({"unit": unit, "newer": newest, "seconds_newer": round(newest_mtime - started, 1)})
+    start, enable = module.params["started"], module.params["enabled"]
+    restarted, started, enabled = [], [], []
+
+    def systemctl_do(verb, unit, why):
         if module.check_mode:
-            continue
-        rc, out, err = module.run_command([systemctl, "restart", unit], check_rc=False)
+            return
+        rc, out, err = module.run_command([systemctl, verb, unit], check_rc=False)
         if rc != 0:
             module.fail_json(
-                msg=f"restarting {unit} (older than {newest}) failed: {err.strip() or out.strip()}",
+                msg=f"{verb} {unit} ({why}) failed: {err.strip() or out.strip()}",
                 restarted=restarted,
+                started=started,
+                enabled=enabled,
             )
-    module.exit_json(changed=bool(restarted), restarted=restarted)
+
+    for unit, state in unit_states(module, systemctl, module.params["units"]).items():
+        if (start or enable) and state.get("LoadState") == "not-found":
+            module.fail_json(msg=f"unit {unit} does not exist", restarted=restarted, started=started, enabled=enabled)
+        active = state.get("ActiveState") == "active"
+        if active and state["started"] is not None and newest is not None and newest_mtime > state["started"]:
+            restarted.append(
+                {"unit": unit, "newer": newest, "seconds_newer": round(newest_mtime - state["started"], 1)}
+            )
+            systemctl_do("restart", unit, f"older than {newest}")
+        elif start and state.get("ActiveState") not in RUNNING:
+            started.append(unit)
+            systemctl_do("start", unit, f"it was {state.get('ActiveState', 'unknown')}")
+        if enable and state.get("UnitFileState", "").startswith("masked"):
+            module.fail_json(msg=f"unit {unit} is masked, cannot enable it", restarted=restarted, started=started)
+        if enable and state.get("UnitFileState") == "disabled":
+            enabled.append(unit)
+            systemctl_do("enable", unit, "its unit file was disabled")
+    module.exit_json(
+        changed=bool(restarted or started or enabled), restarted=restarted, started=started, enabled=enabled
+    )
 
 
 if __name__ == "__main__":
