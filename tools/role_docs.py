@@ -74,8 +74,14 @@ def _type(option: dict) -> str:
     kind = option.get("type", "str")
     if kind == "list" and option.get("elements"):
         kind = f"list of {option['elements']}"
-    if option.get("choices"):
-        kind += ": " + ", ".join(f"`{choice}`" for choice in option["choices"])
+    choices = option.get("choices")
+    if choices:
+        numbers = [choice for choice in choices if isinstance(choice, int) and not isinstance(choice, bool)]
+        # A run of consecutive integers as a range (the input check words it the same way).
+        if len(numbers) == len(choices) >= 4 and sorted(numbers) == list(range(min(numbers), max(numbers) + 1)):
+            kind += f": `{min(numbers)}` to `{max(numbers)}`"
+        else:
+            kind += ": " + ", ".join(f"`{choice}`" for choice in choices)
     return kind
 
 

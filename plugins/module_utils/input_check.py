@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
+from ansible.module_utils.parsing.convert_bool import boolean
 
 # Names a user gives that must be declared: the shared settings and every config override. Other
 # names are free (an inventory may carry anything), but a declared name given with the wrong type
@@ -27,11 +28,13 @@ CONTAINERS = {"dict": (Mapping,), "list": (list, tuple)}
 SCALAR_CHECKS = {
     "str": lambda v: isinstance(v, str),
     "path": lambda v: isinstance(v, str),
-    "bool": lambda v: isinstance(v, bool) or str(v).lower() in {"true", "false", "yes", "no", "1", "0", "on", "off"},
+    "bool": lambda v: _is_bool(v),
     "int": lambda v: not isinstance(v, bool) and (isinstance(v, int) or re.fullmatch(r"-?\d+", str(v)) is not None),
     "float": lambda v: not isinstance(v, bool) and _is_float(v),
     "raw": lambda v: True,
 }
+# A value that passed its check, as its declared type (the others stay as they are).
+COERCE = {"int": int, "float": float, "bool": boolean}
 
 
 def kind_of(value) -> str:
@@ -46,6 +49,14 @@ def kind_of(value) -> str:
 
 def _a(kind: str) -> str:
     return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def _is_bool(value) -> bool:
+    try:
+        boolean(value)
+    except TypeError:
+        return False
+    return True
 
 
 def _is_float(value) -> bool:
@@ -71,9 +82,26 @@ def nearest(name: str, declared) -> list[str]:
     return difflib.get_close_matches(name, sorted(declared), n=3, cutoff=0.6)
 
 
+def coerce(kind: str, value):
+    """A value that passed its type check, as the declared type (Ansible's argument validation
+    converts types before it compares choices: -e name=5 gives the string "5")."""
+    return COERCE[kind](value) if kind in COERCE else value
+
+
+def choices_text(name: str, choices) -> str:
+    """What a value must be: a run of consecutive integers as a range, other choices listed."""
+    numbers = [choice for choice in choices if isinstance(choice, int) and not isinstance(choice, bool)]
+    if len(numbers) == len(choices) >= 4 and sorted(numbers) == list(range(min(numbers), max(numbers) + 1)):
+        return f"{name} must be an integer from {min(numbers)} to {max(numbers)}"
+    return f"{name} must be one of {', '.join(map(str, choices))}"
+
+
 def type_problem(name: str, value, option: dict) -> str | None:
-    """Why value does not fit the declared type, or None. Values are never printed: some are secrets."""
+    """Why value does not fit the declared type or choices, or None. Values are never printed:
+    some are secrets. As Ansible's own argument validation does, a value is converted to the
+    declared type (a list's items to its elements' type) before it is compared with the choices."""
     kind = option.get("type", "str")
+    choices = option.get("choices")
     if kind in CONTAINERS:
         if not isinstance(value, CONTAINERS[kind]):
             return f"{name} must be {_a(kind)}, got {_a(kind_of(value))} (give it as YAML or JSON, not name=value)"
@@ -82,8 +110,8 @@ def type_problem(name: str, value, option: dict) -> str | None:
             for item in value:
                 if not SCALAR_CHECKS[elements](item):
                     return f"{name} must be a list of {elements}, got an item that is {_a(kind_of(item))}"
+            value = [coerce(elements, item) for item in value]
         # A list's choices are its items' (as Ansible's own argument validation reads them).
-        choices = option.get("choices")
         unknown = [str(item) for item in value if choices and kind == "list" and item not in choices]
         if unknown:
             return f"{name}: unknown {', '.join(unknown)} (choose from {', '.join(map(str, choices))})"
@@ -91,9 +119,8 @@ def type_problem(name: str, value, option: dict) -> str | None:
     check = SCALAR_CHECKS.get(kind)
     if check is not None and not check(value):
         return f"{name} must be {_a(kind)}, got {_a(kind_of(value))}"
-    choices = option.get("choices")
-    if choices and value not in choices:
-        return f"{name} must be one of {', '.join(map(str, choices))}"
+    if choices and coerce(kind, value) not in choices:
+        return choices_text(name, choices)
     return None
 
 

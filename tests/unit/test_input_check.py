@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from aptstack import cli, lab
+from aptstack import cli, lab, runner
+from aptstack.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 COLLECTIONS = ROOT / ".venv" / "share" / "aptstack" / "collections"
@@ -89,6 +91,11 @@ BAD_INPUTS = {
         inventory(),
         ['{"aptstack_services": ["heat", "swift"]}'],
         "aptstack_services: unknown swift (choose from cinder, heat, horizon)",
+    ),
+    "bcrypt cost out of range": (
+        inventory(),
+        ["keystone_password_hash_rounds=2"],
+        "keystone_password_hash_rounds must be an integer from 4 to 31 (extra variable)",
     ),
     "list of the wrong elements": (
         inventory(),
@@ -187,6 +194,19 @@ def test_lab_inventories_and_example_inventories_pass(tmp_path, monkeypatch, top
         assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_an_int_given_as_name_value_is_compared_with_its_choices_as_an_int(tmp_path):
+    done = run_playbook(tmp_path, inventory(), ["keystone_password_hash_rounds=5"], "check_inputs")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_driver_check_on_the_example_inventory_takes_a_cost_in_range_and_refuses_one_outside():
+    example = str(ROOT / "inventories" / "aio" / "hosts.yml")
+    runner.check_inputs(example, ["keystone_password_hash_rounds=5"])
+    with pytest.raises(UsageError) as refused:
+        runner.check_inputs(example, ["keystone_password_hash_rounds=2"])
+    assert str(refused.value) == "keystone_password_hash_rounds must be an integer from 4 to 31 (extra variable)"
+
+
 def test_a_templated_value_is_checked_once_templated(tmp_path):
     text = inventory(all_vars={"workers": 3, "aptstack_api_workers": "{{ workers }}"})
     assert run_playbook(tmp_path, text, [], "check_inputs").returncode == 0
@@ -229,6 +249,73 @@ def test_type_problem(value, kind, ok):
 def test_values_are_never_printed():
     problem = input_check.type_problem("x_password", "s3cret-value", {"type": "int", "no_log": True})
     assert "s3cret" not in problem
+    problem = input_check.type_problem("x_password", "s3cret-value", {"type": "str", "choices": ["a", "b"]})
+    assert problem == "x_password must be one of a, b"
+
+
+HASH_ROUNDS = "keystone_password_hash_rounds"
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("5", None),
+        (5, None),
+        ("4", None),
+        ("31", None),
+        ("2", "must be an integer from 4 to 31"),
+        (2, "must be an integer from 4 to 31"),
+        ("32", "must be an integer from 4 to 31"),
+        ("x", "must be an int, got a str"),
+        (True, "must be an int, got a bool"),
+    ],
+)
+def test_hash_rounds_is_converted_to_an_int_before_its_choices(value, problem):
+    found = input_check.type_problem(HASH_ROUNDS, value, SPECS[HASH_ROUNDS])
+    assert found == (f"{HASH_ROUNDS} {problem}" if problem else None)
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [("5", True), (5, True), ("4", True), ("31", True), ("2", False), (2, False), ("32", False), ("x", False)],
+)
+def test_ansibles_own_argument_validation_agrees_on_hash_rounds(value, accepted):
+    """The role's argument validation (ArgumentSpecValidator, converting before comparing choices)
+    and the input check accept and refuse the same values."""
+    option = {key: val for key, val in SPECS[HASH_ROUNDS].items() if key in ("type", "choices")}
+    result = ArgumentSpecValidator({HASH_ROUNDS: option}).validate({HASH_ROUNDS: value})
+    assert (not result.error_messages) is accepted
+    assert (input_check.type_problem(HASH_ROUNDS, value, SPECS[HASH_ROUNDS]) is None) is accepted
+    if accepted:
+        assert result.validated_parameters[HASH_ROUNDS] == int(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"), [("yes", True), ("true", True), (True, True), ("on", True), ("no", False), (False, False)]
+)
+def test_a_bool_is_converted_before_its_choices(value, ok):
+    problem = input_check.type_problem("v", value, {"type": "bool", "choices": [True]})
+    assert problem == (None if ok else "v must be one of True")
+
+
+def test_list_items_are_converted_to_their_elements_type_before_the_choices():
+    option = {"type": "list", "elements": "int", "choices": [1, 2, 3]}
+    assert input_check.type_problem("v", ["1", 2], option) is None
+    assert input_check.type_problem("v", ["1", "4"], option) == "v: unknown 4 (choose from 1, 2, 3)"
+
+
+@pytest.mark.parametrize(
+    ("choices", "message"),
+    [
+        ([4, 5, 6, 7], "v must be an integer from 4 to 7"),
+        ([7, 6, 5, 4], "v must be an integer from 4 to 7"),
+        ([1, 2, 3], "v must be one of 1, 2, 3"),
+        ([4, 5, 7, 8], "v must be one of 4, 5, 7, 8"),
+        ([1, 2, 3, "x"], "v must be one of 1, 2, 3, x"),
+    ],
+)
+def test_only_a_run_of_at_least_four_consecutive_integers_reads_as_a_range(choices, message):
+    assert input_check.type_problem("v", 99, {"type": "raw", "choices": choices}) == message
 
 
 def test_names_outside_the_checked_patterns_are_free():

@@ -4,10 +4,12 @@ The topology is the list the host-basics play installs packages from; a role add
 play but not to the topology (or the other way round) would install late or not at all.
 """
 
-import re
 from pathlib import Path
 
+import pytest
 import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
@@ -15,8 +17,6 @@ TOPOLOGY_FILE = yaml.safe_load((ROOT / "playbooks" / "vars" / "topology.yml").re
 TOPOLOGY = TOPOLOGY_FILE["aptstack_topology"]
 SERVICE_TOPOLOGY = TOPOLOGY_FILE["aptstack_service_topology"]
 PREFIX = "aptstack.openstack."
-# How site.yml runs an optional service's role.
-SERVICE_WHEN = re.compile(r"^'([a-z]+)' in aptstack_services$")
 
 
 def _short(name):
@@ -25,7 +25,7 @@ def _short(name):
 
 def roles_per_group_in_site():
     """Roles of each group in play order: roles: entries and whole-role imports (not tasks_from entry points).
-    An optional service's roles (included when it is in aptstack_services) are left out."""
+    The optional services' roles (included from aptstack_service_topology) are left out."""
     groups = {}
     for play in SITE:
         if "hosts" not in play:  # an imported playbook (the input check), no roles of the topology
@@ -67,47 +67,74 @@ def test_roles_share_only_the_settings_role():
         assert names in ([], ["aptstack"]), (role, names)
 
 
-def optional_roles_in_site():
-    """service -> group -> its roles, in play order, from the role includes run when the service is enabled."""
-    services = {}
+def optional_role_includes():
+    """group -> the include_role tasks of the play on that group (site.yml's plays are on one group each)."""
+    includes = {}
     for play in SITE:
         for task in play.get("tasks", []) if "hosts" in play else []:
-            included = task.get("ansible.builtin.include_role")
-            if not included:
-                continue
-            match = SERVICE_WHEN.match(task.get("when", ""))
-            assert match, f"{included['name']}: an optional role runs when its service is in aptstack_services"
-            for group in play["hosts"].split(":"):
-                roles = services.setdefault(match[1], {}).setdefault(group, [])
-                if _short(included["name"]) not in roles:
-                    roles.append(_short(included["name"]))
-    return services
+            if "ansible.builtin.include_role" in task:
+                includes.setdefault(play["hosts"], []).append(task)
+    return includes
+
+
+def optional_roles(group, services):
+    """The roles site.yml's include for group runs with aptstack_services=services: its loop, templated
+    by Ansible with the topology file's variables."""
+    (task,) = optional_role_includes()[group]
+    templar = Templar(loader=DataLoader(), variables={**TOPOLOGY_FILE, "aptstack_services": services})
+    return templar.template(trust_as_template(task["loop"]))
+
+
+def test_one_optional_role_include_per_group_with_optional_roles():
+    groups = {group for service in SERVICE_TOPOLOGY.values() for group in service}
+    includes = optional_role_includes()
+    assert sorted(includes) == sorted(groups)
+    assert all(len(tasks) == 1 for tasks in includes.values()), includes
+    for play in SITE:
+        if any("ansible.builtin.include_role" in task for task in play.get("tasks", [])):
+            assert "vars/topology.yml" in play.get("vars_files", []), play["name"]
 
 
 def test_optional_roles_are_tagged_like_the_listed_ones():
-    """A role include is tagged always (its own preflight decides, as in a listed role) and gives
-    its tasks the role's tag, so that --tags ROLE and --skip-tags ROLE select it; it comes after
-    the listed roles of its play only as a play's tasks do."""
-    includes = [
-        task["ansible.builtin.include_role"] | {"tags": task.get("tags")}
-        for play in SITE
-        for task in play.get("tasks", [])
-        if "ansible.builtin.include_role" in task
-    ]
-    assert len(includes) == sum(len(roles) for groups in SERVICE_TOPOLOGY.values() for roles in groups.values())
-    for included in includes:
-        assert included["tags"] == ["always"], included
-        assert included["apply"] == {"tags": [_short(included["name"])]}, included
+    """The include is tagged always (its roles' own preflights decide, as in a listed role) and gives
+    each role's tasks the role's name as a tag, so that --tags ROLE and --skip-tags ROLE select it; it
+    comes after the listed roles of its play only as a play's tasks do. Its loop variable is not item,
+    which the included roles' own loops use."""
+    for group, (task,) in optional_role_includes().items():
+        loop_var = task["loop_control"]["loop_var"]
+        assert loop_var != "item", group
+        included = task["ansible.builtin.include_role"]
+        assert included["name"] == PREFIX + "{{ " + loop_var + " }}", group
+        assert included["apply"] == {"tags": ["{{ " + loop_var + " }}"]}, group
+        assert task["tags"] == ["always"], group
+        assert "when" not in task, group
+        assert "aptstack_service_topology" in task["loop"] and f"'{group}'" in task["loop"], group
+
+
+@pytest.mark.parametrize(
+    ("services", "controller", "compute"),
+    [
+        ([], [], []),
+        (["heat"], ["heat"], []),
+        (["horizon", "cinder"], ["ceph", "cinder", "horizon"], ["ceph_client"]),
+        (["cinder", "heat", "horizon"], ["ceph", "cinder", "heat", "horizon"], ["ceph_client"]),
+        (["horizon", "heat", "cinder"], ["ceph", "cinder", "heat", "horizon"], ["ceph_client"]),
+    ],
+)
+def test_optional_roles_follow_the_service_topology_in_its_order(services, controller, compute):
+    assert optional_roles("controller", services) == controller
+    assert optional_roles("compute", services) == compute
+    for group, roles in (("controller", controller), ("compute", compute)):
+        declared = [
+            role for name, groups in SERVICE_TOPOLOGY.items() if name in services for role in groups.get(group, [])
+        ]
+        assert roles == declared
 
 
 def test_no_listed_role_is_conditional():
     for play in SITE:
         for entry in play.get("roles", []) if "hosts" in play else []:
             assert "when" not in entry, entry["role"]
-
-
-def test_site_runs_the_declared_optional_services():
-    assert optional_roles_in_site() == SERVICE_TOPOLOGY
 
 
 def test_every_optional_service_is_a_choice_of_aptstack_services():
