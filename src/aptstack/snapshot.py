@@ -13,6 +13,7 @@ so only one lab from a snapshot (or the lab it was taken of) can use them at a t
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import json
 import shutil
@@ -222,7 +223,7 @@ def check_restore_request(name: str, snapshot: str) -> dict:
 def restore(name: str, snapshot: str, log=print) -> tuple[lab.Lab, dict]:
     """A lab from the snapshot, its cloud answering; return it and the seconds each step took."""
     meta = check_restore_request(name, snapshot)
-    started = time.monotonic()
+    started, started_wall = time.monotonic(), time.time()
     recorded = lab.Lab.from_json(dict(meta["lab"]))
     new = lab.Lab(
         name=name, topology=recorded.topology, release=recorded.release, computes=recorded.computes,
@@ -244,7 +245,7 @@ def restore(name: str, snapshot: str, log=print) -> tuple[lab.Lab, dict]:
     timings = {"hosts_s": round(time.monotonic() - started, 1)}
     clouds = new.directory() / "clouds.yaml"
     try:
-        timings.update(wait_cloud(clouds, since=started))
+        timings.update(wait_cloud(clouds, since=started, reported_since=started_wall))
     except AptstackError as exc:
         raise AptstackError(
             f"lab {name} is up but its cloud does not answer: {exc}; "
@@ -302,21 +303,41 @@ def endpoint(catalog: list, service_type: str, interface: str, region: str | Non
     raise AptstackError(f"no {interface} {service_type} endpoint in the catalog")
 
 
-def not_ready(services: list, agents: list) -> list[str]:
-    """What still keeps the cloud from serving a test: compute services not up, network agents not alive."""
+def _utc_epoch(value) -> float | None:
+    """nova's updated_at (ISO 8601 in UTC, without a zone) as a Unix time, or None."""
+    try:
+        parsed = datetime.datetime.fromisoformat(str(value).replace(" ", "T"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=parsed.tzinfo or datetime.timezone.utc).timestamp()
+
+
+def not_ready(services: list, agents: list, reported_since: float | None = None) -> list[str]:
+    """What still keeps the cloud from serving a test: compute services not up, network agents not
+    alive. With reported_since (a Unix time), a nova-compute counts as up only once it has reported
+    after it: a restored database holds the heartbeats from before the snapshot, and nova reads a
+    heartbeat younger than its service_down_time as up while nova-compute is still starting."""
     waiting = []
     computes = [s for s in services if s.get("binary") == "nova-compute"]
     if not computes:
         waiting.append("no nova-compute service")
-    waiting += [f"nova-compute on {s.get('host')} is {s.get('state')}" for s in computes if s.get("state") != "up"]
+    for service in computes:
+        reported = _utc_epoch(service.get("updated_at"))
+        if service.get("state") != "up":
+            waiting.append(f"nova-compute on {service.get('host')} is {service.get('state')}")
+        elif reported_since is not None and (reported is None or reported < reported_since):
+            waiting.append(f"nova-compute on {service.get('host')} has not reported since the restore")
     waiting += [f"{a.get('agent_type')} on {a.get('host')} is not alive" for a in agents if not a.get("alive")]
     return waiting
 
 
-def wait_cloud(clouds_yaml: Path, timeout: float = CLOUD_TIMEOUT, since: float | None = None) -> dict:
-    """Wait until keystone issues a token, every nova-compute is up and every network agent alive;
-    return when each happened (token, both APIs answering, compute services up, agents alive, all),
-    in seconds since `since` (a time.monotonic(); default: now)."""
+def wait_cloud(
+    clouds_yaml: Path, timeout: float = CLOUD_TIMEOUT, since: float | None = None, reported_since: float | None = None
+) -> dict:
+    """Wait until keystone issues a token, every nova-compute is up (and has reported after
+    reported_since, a Unix time) and every network agent alive; return when each happened (token,
+    both APIs answering, compute services up, agents alive, all), in seconds since `since` (a
+    time.monotonic(); default: now)."""
     cloud = next(iter(yaml.safe_load(clouds_yaml.read_text())["clouds"].values()))
     url, body = token_request(cloud)
     interface, region = cloud.get("interface", "public"), cloud.get("region_name")
@@ -334,11 +355,11 @@ def wait_cloud(clouds_yaml: Path, timeout: float = CLOUD_TIMEOUT, since: float |
             services = _request(f"{compute}/os-services", token)[1].get("services", [])
             agents = _request(f"{network}/v2.0/agents", token)[1].get("agents", [])
             timings.setdefault("apis_s", round(time.monotonic() - since, 1))
-            if not not_ready(services, []):
+            if not not_ready(services, [], reported_since):
                 timings.setdefault("compute_s", round(time.monotonic() - since, 1))
             if not not_ready([{"binary": "nova-compute", "state": "up"}], agents):
                 timings.setdefault("agents_s", round(time.monotonic() - since, 1))
-            waiting = not_ready(services, agents)
+            waiting = not_ready(services, agents, reported_since)
             if not waiting:
                 timings["cloud_s"] = round(time.monotonic() - since, 1)
                 return timings

@@ -217,6 +217,22 @@ def test_not_ready_names_what_is_missing():
     ]
 
 
+def test_a_heartbeat_from_before_the_restore_does_not_count():
+    # nova reads a heartbeat younger than service_down_time as up, also one the snapshot kept.
+    restored_at = 1796335200.0  # 2026-12-03T22:00:00Z
+    before = {"binary": "nova-compute", "host": "a", "state": "up", "updated_at": "2026-12-03T21:59:50.000000"}
+    after = dict(before, updated_at="2026-12-03T22:00:07.000000")
+    missing = {"binary": "nova-compute", "host": "a", "state": "up"}
+    waiting = ["nova-compute on a has not reported since the restore"]
+    assert snapshot.not_ready([before], [], reported_since=restored_at) == waiting
+    assert snapshot.not_ready([missing], [], reported_since=restored_at) == waiting
+    assert snapshot.not_ready([after], [], reported_since=restored_at) == []
+    assert snapshot.not_ready([before], []) == []
+    assert snapshot.not_ready([dict(before, state="down")], [], reported_since=restored_at) == [
+        "nova-compute on a is down"
+    ]
+
+
 def test_wait_cloud_waits_for_compute_up(tmp_path, monkeypatch):
     clouds = tmp_path / "clouds.yaml"
     clouds.write_text(
