@@ -16,7 +16,7 @@ RELEASE ?= resolute
 aio: host-deps venv
 	$(BIN)/aptstack up --name $(LAB) --release $(RELEASE)
 
-test: host-deps venv lint unit system molecule-aio molecule-controller-compute
+test: host-deps venv lint unit system snapshot-check molecule-aio molecule-controller-compute
 
 lint: venv
 	$(BIN)/ruff check src tests plugins tools bench
