@@ -11,7 +11,8 @@ Steps, in order:
           in a temporary APTSTACK_CACHE_DIR): what `make aio` costs on a bare machine, less the venv
   warm    aptstack up with the machine's caches (the aio lab the later steps use)
   rerun   aptstack deploy on the warm lab: the idempotent re-run, with its changed counts
-  ping    aptstack verify three times: create request to first ping, median of three
+  ping    aptstack verify three times: create request to first ping, median of three, with the
+          verify's RPC round trip to nova-conductor (what each RPC call costs)
   memory  each host's proportional set size after the checks (aptstack lab list)
   restore lab snapshot of the warm lab (which is then taken down), lab up --from it and verify,
           twice: restore-to-verify (median of two) and disk use
@@ -162,7 +163,8 @@ class Bench:
             check, wall = self.verify(self.warm_lab)
             server = check["servers"][0]["timings"]
             runs.append({"first_ping_s": server.get("first_ping_s"), "active_s": server.get("active_s"),
-                         "console_s": server.get("console_s"), "verify_wall_s": round(wall, 1)})  # fmt: skip
+                         "console_s": server.get("console_s"), "verify_wall_s": round(wall, 1),
+                         "rpc_ms": (check.get("rpc") or {}).get("median_ms")})  # fmt: skip
         return {"runs": runs, "median_first_ping_s": statistics.median(run["first_ping_s"] for run in runs)}
 
     def step_memory(self) -> dict:
@@ -312,7 +314,8 @@ def _details(step: str, data: dict) -> str:
         return f"{data['wall_s']} s, changed {changed}; slowest roles: {_slowest(data.get('roles_s', {}))}"
     if step == "ping":
         runs = "; ".join(
-            f"first ping {run['first_ping_s']} s (ACTIVE {run['active_s']} s, guest ready +{run['console_s']} s)"
+            f"first ping {run['first_ping_s']} s (ACTIVE {run['active_s']} s, guest ready +{run['console_s']} s"
+            f", RPC call {run.get('rpc_ms', '-')} ms)"
             for run in data["runs"]
         )
         return f"median {data['median_first_ping_s']} s: {runs}"

@@ -604,6 +604,10 @@ def format_up_summary(the_lab, inventory, timings, roles, check, status, memory=
         lines.append(
             f"  server:     {server.get('inventory_host')} first ping {server['timings'].get('first_ping_s')}s"
         )
+    rpc = check.get("rpc") or {}
+    if rpc:
+        measured = f"{rpc.get('median_ms')} ms per call to nova-conductor (oslo.messaging {rpc.get('oslo_messaging')})"
+        lines.append(f"  rpc:        {measured if rpc.get('error') is None else 'not measured: ' + str(rpc['error'])}")
     if memory:
         lines.append(
             "  memory:     "

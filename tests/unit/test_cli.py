@@ -62,6 +62,13 @@ def test_up_summary_names_each_server_and_each_host_memory():
     text = cli.format_up_summary(FakeLab(), "/inv.yml", {"deploy": 600.0}, {}, check, 0, memory)
     assert "horizon:    instances page lists v-server, login 3.1s, page 2.2s, total 6.0s" in text
     assert "screenshot: /s.png" in text
+    assert "rpc:" not in text
+    check["rpc"] = {"median_ms": 501.7, "oslo_messaging": "17.3.0", "error": None}
+    text = cli.format_up_summary(FakeLab(), "/inv.yml", {"deploy": 600.0}, {}, check, 0, memory)
+    assert "rpc:        501.7 ms per call to nova-conductor (oslo.messaging 17.3.0)" in text
+    check["rpc"] = {"median_ms": None, "oslo_messaging": "17.3.0", "error": "RPC call oslo_rpc_server_ping failed"}
+    text = cli.format_up_summary(FakeLab(), "/inv.yml", {"deploy": 600.0}, {}, check, 0, memory)
+    assert "rpc:        not measured: RPC call oslo_rpc_server_ping failed" in text
 
 
 def test_ansible_runs_with_mitogen_unless_turned_off(monkeypatch):
