@@ -58,3 +58,14 @@ def test_nothing_left_behind(check):
     _status, result = check
     assert result["cleanup"]["deleted"] > 0
     assert not result["cleanup"]["left"]
+
+
+def test_rpc_round_trip_to_nova_conductor_was_measured(check):
+    # A measurement, not a pass/fail figure: the controller's oslo.messaging reached nova-conductor's
+    # ping endpoint (which the nova_controller role turns on) and timed every call.
+    _status, result = check
+    rpc = result["rpc"]
+    assert rpc["error"] is None, rpc["error"]
+    assert rpc["calls"] == len(rpc["round_trips_ms"]) == 5
+    assert 0 < rpc["median_ms"] < 30000
+    assert rpc["oslo_messaging"]
