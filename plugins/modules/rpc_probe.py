@@ -112,13 +112,13 @@ except ImportError:
     IMPORT_ERROR = traceback.format_exc()
 
 PING_METHOD = "oslo_rpc_server_ping"
-# user:password@ in a transport URL (rabbit://user:password@host:5672/vhost).
-_CREDENTIALS = re.compile(r"//[^/@\s]*@")
+# user:password@ in a transport URL, of each host of it (rabbit://u:p@host1:5672,u:p@host2:5672/vhost).
+_CREDENTIALS = re.compile(r"(//|,)[^/@\s,]*@")
 
 
 def mask_credentials(text):
     """The text with the credentials of any URL in it replaced by ***."""
-    return _CREDENTIALS.sub("//***@", str(text))
+    return _CREDENTIALS.sub(r"\1***@", str(text))
 
 
 def median_ms(durations_s):

@@ -29,6 +29,11 @@ def test_credentials_of_a_transport_url_are_masked(probe):
     assert masked == "cannot reach rabbit://***@10.0.0.1:5672/ or rabbit://***@[fd00::1]:5672//"
 
 
+def test_credentials_of_every_host_of_a_transport_url_are_masked(probe):
+    text = "rabbit://nova:one@10.0.0.1:5672,nova:two@10.0.0.2:5672/nova"
+    assert probe.mask_credentials(text) == "rabbit://***@10.0.0.1:5672,***@10.0.0.2:5672/nova"
+
+
 def test_a_url_without_credentials_is_unchanged(probe):
     assert probe.mask_credentials("rabbit://10.0.0.1:5672/") == "rabbit://10.0.0.1:5672/"
 
