@@ -54,6 +54,9 @@ def test_the_owner_defines_each_contract_value():
     defaults = yaml.safe_load(OWNER.read_text())
     assert {name: defaults.get(name) for name in PORTS} == PORTS
     assert defaults["aptstack_rabbitmq_user"] == "openstack"
+    assert defaults["aptstack_rabbitmq_vhost"] == "openstack"
+    assert "{{ aptstack_rabbitmq_vhost |" in defaults["aptstack_transport_url"]
+    assert defaults["aptstack_transport_url"].endswith("?amqp_durable_queues=true")
     for name in ("aptstack_transport_url", "aptstack_keystone_url", "aptstack_ovn_sb_connection"):
         assert re.search(r"_port \}\}", defaults[name]), name
 

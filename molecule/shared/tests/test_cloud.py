@@ -62,3 +62,31 @@ def test_services_listen_on_the_management_address_only(host, port):
     local = {line.split()[3].rsplit(":", 1)[0] for line in listening if line.strip()}
     assert local, f"nothing listens on port {port}"
     assert local == {address}, f"port {port} listens on {local}"
+
+
+# The vhost and the durable flag as nova's own transport URL gives them (the URL's credentials stay
+# on the host: only its path and query are printed).
+TRANSPORT_URL_LAYOUT = """python3 -c '
+import configparser, urllib.parse
+conf = configparser.RawConfigParser(strict=False)
+conf.read("/etc/nova/nova.conf")
+url = urllib.parse.urlsplit(conf.get("DEFAULT", "transport_url"))
+print(urllib.parse.unquote(url.path[1:]) or "/", url.query)
+'"""
+
+
+def test_rpc_servers_consume_durable_queues(host):
+    """nova's RPC servers consume durable queues, so a call made while its server still starts
+    (nova-compute's first call to nova-conductor when a lab boots from a snapshot) waits in the
+    queue instead of being dropped."""
+    layout = host.run(TRANSPORT_URL_LAYOUT)
+    assert layout.rc == 0, layout.stderr
+    vhost, query = layout.stdout.strip().split(" ", 1)
+    assert "amqp_durable_queues=true" in query.split("&")
+    listed = host.run(f"rabbitmqctl -q list_queues -p '{vhost}' name durable consumers --formatter json")
+    assert listed.rc == 0, listed.stderr
+    queues = {queue["name"]: queue for queue in json.loads(listed.stdout)}
+    for topic in ("conductor", "scheduler", "compute"):
+        assert topic in queues, f"no {topic} queue in vhost {vhost}: {sorted(queues)}"
+        assert queues[topic]["durable"] is True, queues[topic]
+        assert queues[topic]["consumers"] >= 1, queues[topic]
