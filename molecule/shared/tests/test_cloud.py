@@ -67,11 +67,11 @@ def test_services_listen_on_the_management_address_only(host, port):
 # The vhost and the durable flag as nova's own transport URL gives them (the URL's credentials stay
 # on the host: only its path and query are printed).
 TRANSPORT_URL_LAYOUT = """python3 -c '
-import configparser, urllib.parse
+import configparser, json, urllib.parse
 conf = configparser.RawConfigParser(strict=False)
 conf.read("/etc/nova/nova.conf")
 url = urllib.parse.urlsplit(conf.get("DEFAULT", "transport_url"))
-print(urllib.parse.unquote(url.path[1:]) or "/", url.query)
+print(json.dumps({"vhost": urllib.parse.unquote(url.path[1:]) or "/", "query": urllib.parse.parse_qs(url.query)}))
 '"""
 
 
@@ -81,8 +81,9 @@ def test_rpc_servers_consume_durable_queues(host):
     queue instead of being dropped."""
     layout = host.run(TRANSPORT_URL_LAYOUT)
     assert layout.rc == 0, layout.stderr
-    vhost, query = layout.stdout.strip().split(" ", 1)
-    assert "amqp_durable_queues=true" in query.split("&")
+    layout = json.loads(layout.stdout)
+    vhost = layout["vhost"]
+    assert layout["query"].get("amqp_durable_queues") == ["true"], f"transport URL query: {layout['query']}"
     listed = host.run(f"rabbitmqctl -q list_queues -p '{vhost}' name durable consumers --formatter json")
     assert listed.rc == 0, listed.stderr
     queues = {queue["name"]: queue for queue in json.loads(listed.stdout)}
