@@ -615,24 +615,38 @@ def stop_nodes(lab: Lab) -> None:
         host.remove_cgroups(host.node_cgroups(lab.name, node.hostname))
 
 
+def halt_waves(nodes: list[Node]) -> list[list[Node]]:
+    """The order in which to halt a lab's hosts: compute-only hosts first, then the rest.
+
+    nova-compute's heartbeat is an RPC call to nova-conductor on a controller, and its queue is
+    durable. A compute host still running after the conductor stopped leaves its last call
+    waiting in that queue, and a restore within the call's lifetime replays it: nova-compute
+    reads as up before it has started. On an aio the unit order does the same job."""
+    computes = [node for node in nodes if "controller" not in node.groups]
+    others = [node for node in nodes if "controller" in node.groups]
+    return [wave for wave in (computes, others) if wave]
+
+
 def halt_nodes(lab: Lab, timeout: float = HALT_TIMEOUT, log=print) -> float:
-    """Halt every running host of a lab cleanly, all at once; return the seconds it took.
+    """Halt every running host of a lab cleanly; return the seconds it took.
 
     SIGTERM to nspawn makes the container's systemd stop its units in order (the OpenStack
-    daemons before the databases and the message queue) and halt. A host that has not halted
-    after `timeout` seconds is an error: its disk would not be a clean one to keep."""
+    daemons before the databases and the message queue) and halt. The hosts of one wave of
+    `halt_waves` halt at once. A host that has not halted after `timeout` seconds in all is an
+    error: its disk would not be a clean one to keep."""
     started = time.monotonic()
     alive = [node for node in lab.nodes if nspawn_alive(node.pid, lab.node_root(node))]
-    for node in alive:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(node.pid, signal.SIGTERM)
-    for node in alive:
-        remaining = max(1.0, timeout - (time.monotonic() - started))
-        if not _wait_exit(node.pid, lab.node_root(node), remaining):
-            raise AptstackError(
-                f"{node.hostname} did not halt within {timeout:.0f}s; "
-                f"remove the lab with: aptstack lab down --name {lab.name}"
-            )
+    for wave in halt_waves(alive):
+        for node in wave:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(node.pid, signal.SIGTERM)
+        for node in wave:
+            remaining = max(1.0, timeout - (time.monotonic() - started))
+            if not _wait_exit(node.pid, lab.node_root(node), remaining):
+                raise AptstackError(
+                    f"{node.hostname} did not halt within {timeout:.0f}s; "
+                    f"remove the lab with: aptstack lab down --name {lab.name}"
+                )
     for node in lab.nodes:
         node.pid = None
         host.remove_cgroups(host.node_cgroups(lab.name, node.hostname))

@@ -24,6 +24,20 @@ def test_controller_compute_numbers_computes():
     assert [n.groups for n in nodes] == [["controller"], ["compute"], ["compute"]]
 
 
+def test_compute_hosts_halt_before_the_controller():
+    nodes = lab.plan_nodes("x", "controller-compute", 2, "10.9.0.0/24", "10.9.1.0/24")
+    waves = lab.halt_waves(nodes)
+    assert [[n.hostname for n in wave] for wave in waves] == [
+        ["x-compute1", "x-compute2"],
+        ["x-controller"],
+    ]
+
+
+def test_an_aio_halts_in_one_wave():
+    nodes = lab.plan_nodes("t", "aio", 1, "10.213.0.0/24", "10.213.1.0/24")
+    assert [[n.hostname for n in wave] for wave in lab.halt_waves(nodes)] == [["t-aio"]]
+
+
 @pytest.mark.parametrize(
     ("name", "topology", "release", "computes", "message"),
     [
