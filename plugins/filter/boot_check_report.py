@@ -14,7 +14,7 @@ description:
     failures, each naming the server's host.
   - A server counts as failed when it runs on no inventory host or not on the host it was pinned to, when
     a ping got no answer (a skipped ping counts as none), or when its console shows a problem.
-positional: fixed_pings, floating_pings, floating_host
+positional: fixed_pings, floating_pings, floating_host, early_fixed_pings
 options:
   _input:
     description: The C(servers) list of M(aptstack.openstack.boot_check).
@@ -34,6 +34,14 @@ options:
   floating_host:
     description: The inventory host the floating addresses were pinged from; empty when they were not pinged.
     type: str
+  early_fixed_pings:
+    description:
+      - The C(results) of M(ansible.builtin.async_status) for fixed-address pings started before the servers
+        existed. A server whose fixed address is among them takes that result instead of its entry in
+        O(fixed_pings); a job that had not finished counts as no answer.
+    type: list
+    elements: dict
+    default: []
 """
 
 EXAMPLES = r"""
@@ -51,8 +59,8 @@ _value:
 from ansible_collections.aptstack.openstack.plugins.plugin_utils.check_report import check_report
 
 
-def boot_check_report(servers, fixed_pings, floating_pings=None, floating_host=None):
-    return check_report(servers, fixed_pings, floating_pings, floating_host or None)
+def boot_check_report(servers, fixed_pings, floating_pings=None, floating_host=None, early_fixed_pings=None):
+    return check_report(servers, fixed_pings, floating_pings, floating_host or None, early_fixed_pings)
 
 
 class FilterModule:

@@ -18,7 +18,8 @@ description:
   - With O(namespace) the requests are sent from inside that network namespace (C(ip netns exec)),
     for example C(ovnmeta-<network id>), the OVN metadata namespace that has a leg in a tenant network
     on each compute host that runs a server of that network. The module also waits for the namespace
-    to appear.
+    to appear, and stops when a namespace it has seen goes away (its network's last port on the
+    host was deleted), so a ping started before the server exists ends with the check's cleanup.
   - Fails with a message naming the address, the namespace and the host when nothing answered.
   - Needs no cloud SDK; only C(ping) (iputils or busybox) and, with O(namespace), C(ip).
 options:
@@ -39,9 +40,10 @@ options:
     type: float
     default: 1.0
   reply_wait:
-    description: Seconds each attempt waits for its reply.
-    type: int
-    default: 1
+    description:
+      - Seconds each attempt waits for its reply; a fraction of a second needs iputils' C(ping).
+    type: float
+    default: 1.0
 attributes:
   check_mode:
     support: full
@@ -108,8 +110,43 @@ import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aptstack.openstack.plugins.module_utils.ping import ping_argv, ping_failure_message
-from ansible_collections.aptstack.openstack.plugins.module_utils.timing import round_seconds
+
+# This module imports nothing of the collection's module_utils: the verify role runs it as an async
+# job, and under mitogen (the driver's strategy) an async job that imports a collection's
+# module_utils hangs in its forked child (mitogen 0.3.54), never writing its result.
+
+
+def ping_argv(address, namespace=None, wait_seconds=1, ping="ping"):
+    """The command that sends one echo request, optionally inside a network namespace."""
+    # iputils takes a fraction of a second; busybox's ping only whole seconds.
+    wait = float(wait_seconds) if float(wait_seconds) > 0 else 1.0
+    wait_text = f"{wait:g}" if wait < 1 else str(int(wait))
+    argv = [ping, "-c", "1", "-W", wait_text, "-q", address]
+    if namespace:
+        argv = ["ip", "netns", "exec", namespace, *argv]
+    return argv
+
+
+def ping_failure_message(
+    address, namespace, host, timeout, attempts, namespace_seen=True, last_error=None, namespace_gone=False
+):
+    """The message of a ping that never got an answer."""
+    where = f" in namespace {namespace}" if namespace else ""
+    if namespace_gone:
+        return (
+            f"No answer from {address}{where} on host {host} ({attempts} attempts) before the namespace"
+            " went away (the network's last port on the host was deleted)"
+        )
+    msg = f"No answer from {address}{where} on host {host} within {timeout} s ({attempts} attempts)"
+    if namespace and not namespace_seen:
+        msg += (
+            f"; the namespace {namespace} never appeared on {host}"
+            " (neutron-ovn-metadata-agent creates it when a port of that network is bound there)"
+        )
+    elif last_error:
+        msg += f"; last error: {last_error}"
+    return msg
+
 
 _RTT = re.compile(r"= [\d.]+/([\d.]+)/")
 
@@ -128,7 +165,7 @@ def main():
             namespace=dict(type="str", default=""),
             timeout=dict(type="int", default=120),
             interval=dict(type="float", default=1.0),
-            reply_wait=dict(type="int", default=1),
+            reply_wait=dict(type="float", default=1.0),
         ),
         supports_check_mode=True,
     )
@@ -144,12 +181,16 @@ def main():
     deadline = started + timeout
     attempts = 0
     namespace_seen = not namespace
+    namespace_gone = False
     last_error = None
     result = dict(changed=False, address=address, namespace=namespace, host=host)
     while True:
         attempt_start = time.monotonic()
         if namespace and not namespace_seen:
             namespace_seen = namespace_exists(namespace)
+        elif namespace and not namespace_exists(namespace):
+            namespace_gone = True
+            break
         if namespace_seen:
             attempts += 1
             argv = ping_argv(address, namespace or None, module.params["reply_wait"], ping=ping)
@@ -157,7 +198,7 @@ def main():
             if rc == 0:
                 match = _RTT.search(out)
                 result.update(
-                    elapsed=round_seconds(time.monotonic() - started),
+                    elapsed=round(time.monotonic() - started, 1),
                     answered_at=round(time.time(), 3),
                     attempts=attempts,
                     rtt_ms=float(match.group(1)) if match else None,
@@ -170,9 +211,11 @@ def main():
         time.sleep(max(0.0, min(module.params["interval"] - (now - attempt_start), deadline - now)))
 
     result["attempts"] = attempts
-    result["elapsed"] = round_seconds(time.monotonic() - started)
+    result["elapsed"] = round(time.monotonic() - started, 1)
     module.fail_json(
-        msg=ping_failure_message(address, namespace, host, timeout, attempts, namespace_seen, last_error),
+        msg=ping_failure_message(
+            address, namespace, host, timeout, attempts, namespace_seen, last_error, namespace_gone
+        ),
         **result,
     )
 

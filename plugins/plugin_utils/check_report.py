@@ -26,25 +26,45 @@ def _no_answer(ping):
     return ping.get("msg") or "no answer"
 
 
+def _early_pings_by_address(early_pings):
+    """The pings started before the servers existed (async_status results of wait_ping), by address.
+
+    A job still running when the check stopped waiting has no result of its own: its address is
+    the one it was started with (``item.item.address``)."""
+    by_address = {}
+    for ping in early_pings or []:
+        started_with = (ping.get("item") or {}).get("item") or {}
+        address = ping.get("address") or started_with.get("address")
+        if not address:
+            continue
+        if not ping.get("finished"):
+            ping = {**ping, "msg": "no answer while the check waited after the guest's ready marker"}
+        by_address[address] = ping
+    return by_address
+
+
 def _since(later, earlier):
     return None if later is None or earlier is None else round_seconds(float(later) - float(earlier))
 
 
-def check_report(servers, fixed_pings, floating_pings=None, floating_host=None):
+def check_report(servers, fixed_pings, floating_pings=None, floating_host=None, early_fixed_pings=None):
     """Per-server results of a boot check and everything that failed, as sentences.
 
     ``servers`` are the module's ``servers``; ``fixed_pings`` and ``floating_pings`` the
     wait_ping results in the same order (a skipped or missing ping counts as not answered).
     ``floating_host`` is the inventory host the floating addresses were pinged from; without
-    it the floating addresses are not expected to answer.
+    it the floating addresses are not expected to answer. ``early_fixed_pings`` are the fixed
+    pings started before the servers existed (async_status results); a server's fixed address
+    found among them takes that result instead of its place in ``fixed_pings``.
     Returns ``{"servers": [...], "failures": [...], "timings": {...}}``; each failure names
     its server's host, and ``timings`` holds the slowest server's figure of each per-server
     timing (None when any server lacks it: that server never got there).
     """
     report, failures = [], []
     floating_pings = floating_pings or []
+    early = _early_pings_by_address(early_fixed_pings)
     for index, server in enumerate(servers or []):
-        fixed = fixed_pings[index] if index < len(fixed_pings or []) else {}
+        fixed = early.get(server.get("fixed_ip")) or (fixed_pings[index] if index < len(fixed_pings or []) else {})
         floating = floating_pings[index] if index < len(floating_pings) else {}
         where = server.get("inventory_host") or server.get("host") or server.get("id")
         console = server.get("console") or {}

@@ -1,7 +1,7 @@
 """Decision logic of the boot-and-ping check.
 
-plugins/module_utils/{boot_check,guest_console,guest_images,ping,timing}.py (the modules'
-side) and plugins/plugin_utils/check_report.py (the controller's report), imported by the
+plugins/module_utils/{boot_check,guest_console,guest_images,timing}.py and modules/wait_ping.py
+(the modules' side) and plugins/plugin_utils/check_report.py (the controller's report), imported by the
 collection's own names as Ansible imports them.
 """
 
@@ -22,7 +22,7 @@ _MODULES = [
     "module_utils.boot_check",
     "module_utils.guest_console",
     "module_utils.guest_images",
-    "module_utils.ping",
+    "modules.wait_ping",
     "module_utils.timing",
     "plugin_utils.check_report",
 ]
@@ -339,6 +339,24 @@ def test_check_report_all_good_takes_the_slowest_timings():
     assert report["timings"] == {"active_s": 20.0, "console_s": 12.0, "first_ping_s": 31.5, "floating_ping_s": 32.0}
 
 
+def test_check_report_takes_the_early_fixed_pings_by_address():
+    servers = [_server("cmp1", "cmp1", fixed="192.168.222.10"), _server("cmp2", "cmp2", fixed="192.168.222.11")]
+    early = [
+        # Finished: the module's own result, as async_status returns it.
+        {"finished": 1, "item": {"item": {"address": "192.168.222.10"}},
+         **_ping(1014.2, address="192.168.222.10")},
+        # Still running when the check stopped waiting: only the address it was started with.
+        {"finished": 0, "ansible_job_id": "j2", "item": {"item": {"address": "192.168.222.11"}}},
+    ]  # fmt: skip
+    skipped = [{"skipped": True}, {"skipped": True}]
+    report = bc.check_report(servers, skipped, [_ping(1026.0), _ping(1027.0)], "ctl", early)
+    assert report["servers"][0]["timings"]["first_ping_s"] == 14.2
+    assert report["servers"][0]["pings"]["fixed"]["answered"] is True
+    assert report["failures"] == [
+        "cmp2: fixed-address ping: no answer while the check waited after the guest's ready marker"
+    ]
+
+
 def test_check_report_names_the_host_of_each_failure():
     servers = [
         _server("cmp1", "cmp1", problems=["DHCP: no dhcp-address marker on the console"]),
@@ -458,6 +476,14 @@ def test_ping_argv():
         "ip", "netns", "exec", "ovnmeta-n1", "/usr/bin/ping", "-c", "1", "-W", "2", "-q", "10.0.0.5",
     ]  # fmt: skip
     assert bc.ping_argv("10.0.0.5", wait_seconds=0)[4] == "1"
+    assert bc.ping_argv("10.0.0.5", wait_seconds=0.2)[4] == "0.2"
+    assert bc.ping_argv("10.0.0.5", wait_seconds=2.0)[4] == "2"
+
+
+def test_ping_failure_message_when_the_namespace_went_away():
+    msg = bc.ping_failure_message("10.0.0.5", "ovnmeta-n1", "cmp1", 60, 7, namespace_gone=True)
+    assert msg.startswith("No answer from 10.0.0.5 in namespace ovnmeta-n1 on host cmp1 (7 attempts)")
+    assert "namespace went away" in msg
 
 
 def test_ping_failure_messages_name_address_namespace_and_host():
