@@ -1,5 +1,6 @@
 import ipaddress
 import json
+import urllib.error
 
 import pytest
 
@@ -257,6 +258,35 @@ def test_wait_cloud_waits_for_compute_up(tmp_path, monkeypatch):
     assert timings["compute_s"] >= timings["agents_s"]
     assert calls.count("http://int:8774/v2.1/os-services") == 3
     assert "http://int:9696/v2.0/agents" in calls
+    # One token serves every poll.
+    assert calls.count("http://k:5000/v3/auth/tokens") == 1
+
+
+def test_wait_cloud_asks_for_a_new_token_when_refused(tmp_path, monkeypatch):
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(
+        "clouds:\n  a:\n    auth: {auth_url: 'http://k:5000/v3', username: u, password: p, project_name: x}\n"
+        "    interface: internal\n"
+    )
+    answers = iter([401, 503, 200])
+    tokens = []
+
+    def fake_request(url, token=None, body=None, timeout=10):
+        if url.endswith("/auth/tokens"):
+            tokens.append(f"t{len(tokens)}")
+            return {"X-Subject-Token": tokens[-1]}, {"token": {"catalog": CATALOG}}
+        if url.endswith("/os-services"):
+            code = next(answers)
+            if code != 200:
+                raise urllib.error.HTTPError(url, code, "no", {}, None)
+            return {}, {"services": [{"binary": "nova-compute", "host": "a", "state": "up"}]}
+        return {}, {"agents": []}
+
+    monkeypatch.setattr(snapshot, "_request", fake_request)
+    monkeypatch.setattr(snapshot.time, "sleep", lambda _s: None)
+    assert "cloud_s" in snapshot.wait_cloud(clouds)
+    # The 401 dropped the first token; the 503 kept the second.
+    assert tokens == ["t0", "t1"]
 
 
 def test_wait_cloud_gives_up_naming_what_it_waited_for(tmp_path, monkeypatch):
