@@ -76,7 +76,7 @@ TEMPEST_INVENTORY ?= /var/lib/aptstack/labs/$(LAB)/inventory.yml
 tempest-check: venv
 	$(BIN)/aptstack tempest -i $(TEMPEST_INVENTORY) --smoke
 
-# Optional services on an aio lab (40 min here beside other labs; not part of `make test`):
+# Optional services on an aio lab (11 min here alone; not part of `make test`):
 # up --with heat (verify runs the Heat ping check), a second deploy with changed=0, and the check
 # failing while heat-engine is stopped. SERVICES_LAB names the lab; SERVICES_SUBNET and
 # SERVICES_TUNNEL_SUBNET its networks.
@@ -119,14 +119,14 @@ autopkgtest-check: host-deps venv
 snapshot-check: host-deps venv
 	$(BIN)/pytest -v -s -x tests/snapshot
 
-# Deploy, verify, teardown, nothing left, deploy and verify again on one lab (26 min here;
+# Deploy, verify, teardown, nothing left, deploy and verify again on one lab (11 min here alone;
 # not part of `make test`). REUSE_LAB names the lab; REUSE_SUBNET and REUSE_TUNNEL_SUBNET its networks.
 REUSE_LAB ?= reuse
 reuse-test: host-deps venv
 	REUSE_LAB=$(REUSE_LAB) REUSE_SUBNET=$(REUSE_SUBNET) REUSE_TUNNEL_SUBNET=$(REUSE_TUNNEL_SUBNET) \
 		$(BIN)/pytest -q -x tests/reuse
 
-# The benchmark (33 min here, alone; not a test, CI never runs it): a cold and a warm aio, the
+# The benchmark (19 min here, alone; not a test, CI never runs it): a cold and a warm aio, the
 # re-run, create-to-ping three times, memory, snapshot restore to verify, a 1+1 deploy, one lab at a
 # time. JSON and a markdown table in bench/results/. Run nothing else heavy beside it.
 # BENCH_STEPS picks steps (bench/run.py --help).
