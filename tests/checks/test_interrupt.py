@@ -70,6 +70,7 @@ def interrupted_deploy(sig: int, whom: str, marker: str, delay: int) -> tuple[in
     for line in proc.stdout:
         if sent is None and marker in line:
             time.sleep(delay)
+            assert proc.poll() is None, f"the deploy ended ({proc.returncode}) before the signal was due"
             if whom == "group":
                 os.killpg(proc.pid, sig)
             else:
