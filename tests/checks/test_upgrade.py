@@ -41,6 +41,8 @@ def test_a_good_upgrade_passes_and_names_what_changed(good_overlay):
     assert changed["python3-nova"]["after"].endswith("+local1")
     assert changed["python3-nova"]["origin"] == "local overlay"
     assert "nova-conductor.service" in host["restarted"]
+    # Every restarted unit stopped on SIGTERM: a daemon that hangs on stop is a regression.
+    assert host["stop_timed_out"] == [], host["stop_timed_out"]
     assert all(canary["status"] == "ACTIVE" and canary["answers_after"] for canary in report["canaries"])
     print("canaries:", report["canaries"])
 
