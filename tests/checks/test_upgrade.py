@@ -1,4 +1,4 @@
-"""The upgrade check catches what it exists to catch (make upgrade-check; one aio lab, about 30 min).
+"""The upgrade check catches what it exists to catch (make upgrade-check; one aio lab, about 12 min alone).
 
 A cloud deployed from the release is upgraded to a rebuilt nova (every binary, version +local1):
 the verdict is passed, the report names nova's packages going from -> to and the restarted nova
