@@ -55,7 +55,35 @@ def test_host_basics_come_first_and_use_the_topology():
     assert first["hosts"] == "controller:compute"
     assert [entry["role"] for entry in first["roles"]] == [PREFIX + "common"]
     assert "vars/topology.yml" in first["vars_files"]
-    assert "aptstack_topology" in first["roles"][0]["common_prefetch_roles"]
+    assert first["roles"][0]["common_prefetch_roles"] == "{{ site_host_roles }}"
+    assert "aptstack_topology" in first["vars"]["site_host_roles"]
+
+
+def test_every_role_is_checked_before_anything_changes():
+    """The host-basics play runs every role's preflight first, from the same list it installs from."""
+    (check,) = SITE[2]["pre_tasks"]
+    included = check["ansible.builtin.include_role"]
+    assert included["name"] == "aptstack.openstack.{{ site_checked_role }}"
+    assert included["tasks_from"] == "preflight"
+    assert included["apply"] == {"tags": ["always"]}
+    assert check["tags"] == ["always"]
+    assert check["loop"] == "{{ site_host_roles }}"
+    assert check["loop_control"] == {"loop_var": "site_checked_role"}
+
+
+@pytest.mark.parametrize(
+    "role",
+    sorted(
+        {role for roles in TOPOLOGY.values() for role in roles}
+        | {role for groups in SERVICE_TOPOLOGY.values() for roles in groups.values() for role in roles}
+    ),
+)
+def test_every_role_of_the_topology_has_a_preflight(role):
+    """The check above includes each role's preflight; each role's main imports it first, under every tag."""
+    assert (ROOT / "roles" / role / "tasks" / "preflight.yml").is_file()
+    main = yaml.safe_load((ROOT / "roles" / role / "tasks" / "main.yml").read_text())
+    assert main[0]["ansible.builtin.import_tasks"] == "preflight.yml"
+    assert main[0]["tags"] == ["always"]
 
 
 def test_roles_share_only_the_settings_role():
@@ -144,7 +172,7 @@ def test_every_optional_service_is_a_choice_of_aptstack_services():
 
 
 def test_optional_services_prefetch_with_the_rest():
-    assert "aptstack_service_topology" in SITE[2]["roles"][0]["common_prefetch_roles"]
+    assert "aptstack_service_topology" in SITE[2]["vars"]["site_host_roles"]
 
 
 def test_every_playbook_loads_the_shared_settings_before_a_host_play():

@@ -1,0 +1,55 @@
+"""A deploy of one role or one phase (--tags), and a bad value that must fail before anything
+changes, run on the converged cloud exactly as a user runs them."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+RECAP_HOST = re.compile(
+    r"^(?P<host>\S+)\s+: ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)",
+    re.M,
+)
+
+
+def deploy(request, *args):
+    inventory = request.config.getoption("ansible_inventory")
+    return subprocess.run(
+        [str(BIN / "aptstack"), "deploy", "-i", inventory, *args],
+        capture_output=True, text=True, timeout=1200,
+    )  # fmt: skip
+
+
+def recap(stdout: str) -> dict:
+    """host -> (changed, unreachable, failed) from the last PLAY RECAP."""
+    last = stdout[stdout.rindex("PLAY RECAP") :]
+    return {m["host"]: (int(m["changed"]), int(m["unreachable"]), int(m["failed"])) for m in RECAP_HOST.finditer(last)}
+
+
+# A role tag runs that role, and a phase tag that phase of every role, with what each needs
+# (the preflights, the shared settings, the argument checks of every import, which run under
+# every tag). On a converged cloud neither changes anything.
+@pytest.mark.parametrize("tags", ["keystone", "service"])
+def test_a_tagged_deploy_runs_and_changes_nothing(request, tags):
+    proc = deploy(request, "--tags", tags)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    hosts = recap(proc.stdout)
+    assert hosts and all(counts == (0, 0, 0) for counts in hosts.values()), hosts
+
+
+# Within its type, so the input check on the Ansible side lets it through: neutron's preflight,
+# run for every role before the host basics, stops the run before any role changes anything.
+def test_a_bad_value_fails_before_anything_changes(request):
+    proc = deploy(request, "-e", "neutron_api_workers=0")
+    assert proc.returncode == 2, proc.stdout[-4000:] + proc.stderr[-2000:]
+    # The driver's one-line error names the role's check and its message.
+    assert any(
+        "neutron : aptstack.openstack.neutron : Check the settings: " in line and "the API workers at least 1" in line
+        for line in proc.stderr.splitlines()
+    ), proc.stderr[-3000:]
+    assert "TASK [aptstack.openstack.common : " not in proc.stdout
+    hosts = recap(proc.stdout)
+    assert hosts and all(changed == 0 for changed, _, _ in hosts.values()), hosts
