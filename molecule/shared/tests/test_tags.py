@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 BIN = Path(sys.executable).parent
+# molecule runs with ANSIBLE_FORCE_COLOR, which the driver passes on to ansible-playbook.
+COLOR = re.compile(r"\x1b\[[0-9;]*m")
 RECAP_HOST = re.compile(
     r"^(?P<host>\S+)\s+: ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)",
     re.M,
@@ -16,11 +18,14 @@ RECAP_HOST = re.compile(
 
 
 def deploy(request, *args):
+    """The driver's deploy, its output without colours."""
     inventory = request.config.getoption("ansible_inventory")
-    return subprocess.run(
+    proc = subprocess.run(
         [str(BIN / "aptstack"), "deploy", "-i", inventory, *args],
         capture_output=True, text=True, timeout=1200,
     )  # fmt: skip
+    stdout, stderr = COLOR.sub("", proc.stdout), COLOR.sub("", proc.stderr)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
 def recap(stdout: str) -> dict:
