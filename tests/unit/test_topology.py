@@ -65,7 +65,7 @@ def test_every_role_is_checked_before_anything_changes():
     included = check["ansible.builtin.include_role"]
     assert included["name"] == "aptstack.openstack.{{ site_checked_role }}"
     assert included["tasks_from"] == "preflight"
-    assert included["apply"] == {"tags": ["always"]}
+    assert included["apply"] == {"tags": ["always"], "any_errors_fatal": True}
     assert check["tags"] == ["always"]
     assert check["loop"] == "{{ site_host_roles }}"
     assert check["loop_control"] == {"loop_var": "site_checked_role"}

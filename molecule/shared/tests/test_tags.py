@@ -46,7 +46,8 @@ def test_a_tagged_deploy_runs_and_changes_nothing(request, tags):
 
 
 # Within its type, so the input check on the Ansible side lets it through: neutron's preflight,
-# run for every role before the host basics, stops the run before any role changes anything.
+# run for every role before the host basics, stops the run on every host (a compute host runs no
+# neutron) before any role changes anything.
 def test_a_bad_value_fails_before_anything_changes(request):
     proc = deploy(request, "-e", "neutron_api_workers=0")
     assert proc.returncode == 2, proc.stdout[-4000:] + proc.stderr[-2000:]
