@@ -31,9 +31,22 @@ def _meaningful(lines: list[str]) -> list[str]:
     return [line for line in lines if line.strip()]
 
 
+def _down_links_with_addresses(lines: list[str]) -> list[str]:
+    """Links that hold an address but are down (`ip -br addr`): an OVS bridge's tap device taken
+    down keeps its address, and packets to that network fail with no other sign in the report."""
+    found = []
+    for line in _meaningful(lines):
+        name, state, *addresses = line.split()
+        addresses = [address for address in addresses if not address.startswith("fe80:")]
+        if state == "DOWN" and addresses:
+            found.append(f"  link {name.split('@')[0]} is down but holds {', '.join(addresses)}: nothing passes it")
+    return found
+
+
 def digest(text: str) -> list[str]:
     """Per host: failed units, units that are down or restarted (with their last journal lines),
-    and the newest errors of the services' log files. Empty when nothing looks wrong."""
+    links that are down with an address, and the newest errors of the services' log files. Empty
+    when nothing looks wrong."""
     out: list[str] = []
     host_lines: list[str] = []
     current_host = None
@@ -60,6 +73,9 @@ def digest(text: str) -> list[str]:
             if (state != "active" and entries) or int(restarts) > 0:
                 host_lines.append(f"  {unit}: {state}, {restarts} restarts; last journal lines:")
                 host_lines.extend(f"    {line}" for line in entries[-JOURNAL_TAIL:])
+            continue
+        if title == "addresses":
+            host_lines.extend(_down_links_with_addresses(lines))
             continue
         if title.startswith("errors in "):
             host_lines.append(f"  {title}:")

@@ -39,6 +39,13 @@ running
 
 ===== journal of nova-compute.service (active, 0 restarts, last 20 lines) =====
 fine
+===== addresses =====
+lo               UNKNOWN        127.0.0.1/8 ::1/128
+mgmt0@if237      UP             10.213.0.11/24
+br-int           DOWN
+br-ex            DOWN           172.24.4.1/24
+tapd53afe5d-1a   UNKNOWN        fe80::fc16:3eff:fed1:8fc6/64
+ovs-netdev       DOWN           fe80::1/64
 """
 
 
@@ -50,8 +57,10 @@ def test_digest_names_failed_units_with_their_journal_tail_and_log_errors():
     assert "    line 10" in lines and "    line 3" in lines and "    line 2" not in lines
     assert "    ERROR four" in lines and "    ERROR one" not in lines
     assert not any("memcached" in line or "keystone" in line for line in lines)
-    # A host with nothing wrong is left out.
-    assert "cmp:" not in lines
+    assert "  link" not in " ".join(lines[: lines.index("cmp:")])
+    # A down link that holds an address (as the lab's br-ex did once after a boot) is named; a down
+    # link without one (br-int) or with only a link-local address is not.
+    assert lines[lines.index("cmp:") + 1 :] == ["  link br-ex is down but holds 172.24.4.1/24: nothing passes it"]
 
 
 def test_digest_of_a_healthy_report_is_empty():

@@ -12,13 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from .topology_roles import OPTIONAL_ROLES, ROLES
+
 ROOT = Path(__file__).resolve().parents[2]
 INVENTORY = ROOT / "inventories" / "aio" / "hosts.yml"
-TOPOLOGY_FILE = yaml.safe_load((ROOT / "playbooks" / "vars" / "topology.yml").read_text())
-TOPOLOGY = TOPOLOGY_FILE["aptstack_topology"]
-# The optional services' roles are in site.yml too (run when enabled), tagged the same way.
-OPTIONAL = [groups for groups in TOPOLOGY_FILE["aptstack_service_topology"].values()]
-ROLES = sorted({role for topology in [TOPOLOGY, *OPTIONAL] for roles in topology.values() for role in roles})
 LINE = re.compile(r"^ {6}(?:(?P<role>[\w.]+) : )?(?P<name>.*)\tTAGS: \[(?P<tags>[^\]]*)\]$")
 
 
@@ -88,7 +85,6 @@ def test_tags_config_runs_the_config_phase_of_every_role():
 
 
 PHASES = {"always", "install", "config", "db", "service", "register"}
-OPTIONAL_ROLES = sorted({role for groups in OPTIONAL for roles in groups.values() for role in roles})
 
 
 @pytest.mark.parametrize("role", OPTIONAL_ROLES)

@@ -11,11 +11,10 @@ import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
+from .topology_roles import ROLES, SERVICE_TOPOLOGY, TOPOLOGY, TOPOLOGY_FILE
+
 ROOT = Path(__file__).resolve().parents[2]
 SITE = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
-TOPOLOGY_FILE = yaml.safe_load((ROOT / "playbooks" / "vars" / "topology.yml").read_text())
-TOPOLOGY = TOPOLOGY_FILE["aptstack_topology"]
-SERVICE_TOPOLOGY = TOPOLOGY_FILE["aptstack_service_topology"]
 PREFIX = "aptstack.openstack."
 
 
@@ -71,13 +70,7 @@ def test_every_role_is_checked_before_anything_changes():
     assert check["loop_control"] == {"loop_var": "site_checked_role"}
 
 
-@pytest.mark.parametrize(
-    "role",
-    sorted(
-        {role for roles in TOPOLOGY.values() for role in roles}
-        | {role for groups in SERVICE_TOPOLOGY.values() for roles in groups.values() for role in roles}
-    ),
-)
+@pytest.mark.parametrize("role", ROLES)
 def test_every_role_of_the_topology_has_a_preflight(role):
     """The check above includes each role's preflight; each role's main imports it first, under every tag."""
     assert (ROOT / "roles" / role / "tasks" / "preflight.yml").is_file()

@@ -105,6 +105,9 @@ if [ -f /etc/ceph/ceph.client.admin.keyring ] && command -v ceph >/dev/null 2>&1
     done
 fi
 section "network namespaces"; ip netns list 2>&1
+# The links' flags as well as their addresses: an OVS internal port that is down (no UP) keeps
+# its address but passes nothing.
+section "links"; ip -br link 2>&1
 section "addresses"; ip -br addr 2>&1
 if [ -f /root/.config/openstack/clouds.yaml ] && command -v openstack >/dev/null 2>&1; then
     for cmd in "compute service list" "hypervisor list --long" "network agent list" \
