@@ -46,6 +46,7 @@ br-int           DOWN
 br-ex            DOWN           172.24.4.1/24
 tapd53afe5d-1a   UNKNOWN        fe80::fc16:3eff:fed1:8fc6/64
 ovs-netdev       DOWN           fe80::1/64
+oddline
 """
 
 
