@@ -36,9 +36,10 @@ def _down_links_with_addresses(lines: list[str]) -> list[str]:
     down keeps its address, and packets to that network fail with no other sign in the report."""
     found = []
     for line in _meaningful(lines):
-        if len(line.split()) < 2:  # not a link line (an error of ip itself)
+        fields = line.split()
+        if len(fields) < 2:  # not a link line (an error of ip itself)
             continue
-        name, state, *addresses = line.split()
+        name, state, *addresses = fields
         addresses = [address for address in addresses if not address.startswith("fe80:")]
         if state == "DOWN" and addresses:
             found.append(f"  link {name.split('@')[0]} is down but holds {', '.join(addresses)}: nothing passes it")

@@ -46,7 +46,7 @@ br-int           DOWN
 br-ex            DOWN           172.24.4.1/24
 tapd53afe5d-1a   UNKNOWN        fe80::fc16:3eff:fed1:8fc6/64
 ovs-netdev       DOWN           fe80::1/64
-oddline
+Cannot
 """
 
 
@@ -60,7 +60,7 @@ def test_digest_names_failed_units_with_their_journal_tail_and_log_errors():
     assert not any("memcached" in line or "keystone" in line for line in lines)
     assert "  link" not in " ".join(lines[: lines.index("cmp:")])
     # A down link that holds an address (as the lab's br-ex did once after a boot) is named; a down
-    # link without one (br-int) or with only a link-local address is not.
+    # link without one (br-int) or with only a link-local address is not, nor a line that is no link's.
     assert lines[lines.index("cmp:") + 1 :] == ["  link br-ex is down but holds 172.24.4.1/24: nothing passes it"]
 
 
