@@ -1,15 +1,12 @@
 """The benchmark's arithmetic: targets met or missed, the table, the PLAY RECAP's changed counts."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from aptstack.runner import recap_changed
 
-SPEC = importlib.util.spec_from_file_location("bench_run", Path(__file__).resolve().parents[2] / "bench" / "run.py")
-bench = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(bench)
+from .source_files import load_source
+
+bench = load_source("bench/run.py")
 
 RECAP = """
 PLAY [controller] ***

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from .source_files import ROOT
+
 _COLLECTIONS = Path(tempfile.mkdtemp(prefix="aptstack-collections-"))
 (_COLLECTIONS / "ansible_collections" / "aptstack").mkdir(parents=True)
 (_COLLECTIONS / "ansible_collections" / "aptstack" / "openstack").symlink_to(ROOT)

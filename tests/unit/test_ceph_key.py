@@ -1,19 +1,14 @@
 """The ceph_key filter makes keys in cephx's own format, the same for the same secret."""
 
 import base64
-import importlib.util
 import struct
-from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
-_SPEC = importlib.util.spec_from_file_location(
-    "ceph_key", Path(__file__).resolve().parents[2] / "plugins" / "filter" / "ceph_key.py"
-)
-_MODULE = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(_MODULE)
-ceph_key = _MODULE.ceph_key
+from .source_files import load_source
+
+ceph_key = load_source("plugins/filter/ceph_key.py").ceph_key
 
 
 def test_a_key_has_cephx_layout():

@@ -7,12 +7,12 @@ so a literal copy anywhere else would leave a client behind when the value chang
 """
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from .source_files import ROOT
+
 OWNER = ROOT / "roles" / "aptstack" / "defaults" / "main.yml"
 PORTS = {
     "aptstack_keystone_port": 5000,

@@ -6,13 +6,12 @@ same keeps one debian.yml (the os_family file), and a missing fallback fails her
 rather than in a preflight on a host.
 """
 
-from pathlib import Path
-
 import pytest
 import yaml
 from jinja2 import Environment
 
-ROOT = Path(__file__).resolve().parents[2]
+from .source_files import ROOT
+
 DEFAULTS = yaml.safe_load((ROOT / "roles/aptstack/defaults/main.yml").read_text())
 RELEASES = {
     "resolute": {"distribution": "Ubuntu", "distribution_version": "26.04", "os_family": "Debian"},

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from .source_files import ROOT
+
 DOCS = [ROOT / "README.md", *sorted(ROOT.glob("roles/*/README.md"))]
 ROLES = sorted(path.name for path in (ROOT / "roles").iterdir() if (path / "meta" / "argument_specs.yml").exists())
 ROLE_PREFIXED = re.compile(rf"^(?:{'|'.join(ROLES)})_[a-z0-9_]+$")

@@ -1,17 +1,14 @@
 """The test guest's SSH server libraries (roles/test_guest/files/copy_elf_closure.py, run on the
 controller): which files of the unpacked packages go into the initramfs, and where."""
 
-import importlib.util
 import os
 import struct
-from pathlib import Path
 
 import pytest
 
-_PATH = Path(__file__).resolve().parents[2] / "roles" / "test_guest" / "files" / "copy_elf_closure.py"
-_SPEC = importlib.util.spec_from_file_location("aptstack_copy_elf_closure", _PATH)
-ec = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(ec)
+from .source_files import load_source
+
+ec = load_source("roles/test_guest/files/copy_elf_closure.py")
 
 TRIPLET = "x86_64-linux-gnu"
 INTERP = "/lib64/ld-linux-x86-64.so.2"

@@ -6,7 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from .source_files import ROOT
+
 COLLECTIONS = ROOT / ".venv" / "share" / "aptstack" / "collections"
 
 PLAYBOOK = """

@@ -4,7 +4,6 @@ under plain ansible-playbook, and by the aptstack command with one line and exit
 The inventories' hosts point at a closed port on the loopback address: a host that was contacted
 would show up as UNREACHABLE (and in the play recap) at once."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -18,12 +17,11 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from aptstack import cli, lab, runner
 from aptstack.errors import UsageError
 
-ROOT = Path(__file__).resolve().parents[2]
+from .source_files import ROOT, load_source
+
 COLLECTIONS = ROOT / ".venv" / "share" / "aptstack" / "collections"
 ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
-_SPEC = importlib.util.spec_from_file_location("input_check", ROOT / "plugins" / "module_utils" / "input_check.py")
-input_check = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(input_check)
+input_check = load_source("plugins/module_utils/input_check.py")
 
 GHOST = {"ansible_host": "127.0.0.1", "ansible_port": 1}
 

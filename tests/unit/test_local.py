@@ -13,7 +13,7 @@ import yaml
 from aptstack import cli, local, runner
 from aptstack.errors import UsageError
 
-ROOT = Path(__file__).resolve().parents[2]
+from .source_files import ROOT
 
 # Modules the local mode may import beyond the standard library, and the distribution package
 # that ships each (debian/tests/control depends on them).

@@ -1,13 +1,8 @@
 """The masked_diff filter shows what changes without showing a secret."""
 
-import importlib.util
-from pathlib import Path
+from .source_files import load_source
 
-_PATH = Path(__file__).resolve().parents[2] / "plugins" / "filter" / "mask.py"
-_SPEC = importlib.util.spec_from_file_location("aptstack_mask_filter", _PATH)
-_mod = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(_mod)
-masked_diff = _mod.masked_diff
+masked_diff = load_source("plugins/filter/mask.py").masked_diff
 
 
 def test_changed_option_shows_and_secrets_do_not():

@@ -1,17 +1,15 @@
 """Package sources under test: the checks and the apt files (plugins/plugin_utils/package_sources.py)."""
 
 import hashlib
-import importlib.util
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-_PATH = Path(__file__).resolve().parents[2] / "plugins" / "plugin_utils" / "package_sources.py"
-_SPEC = importlib.util.spec_from_file_location("aptstack_package_sources", _PATH)
-ps = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(ps)
+from .source_files import load_source
+
+ps = load_source("plugins/plugin_utils/package_sources.py")
 
 ARCHIVE = "http://archive.example.invalid/ubuntu"
 URIS = {

@@ -1,15 +1,12 @@
 """Origin naming of the versions report (plugins/modules/package_versions.py), without apt."""
 
-import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-_PATH = Path(__file__).resolve().parents[2] / "plugins" / "modules" / "package_versions.py"
-_SPEC = importlib.util.spec_from_file_location("aptstack_package_versions", _PATH)
-pv = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(pv)
+from .source_files import load_source
+
+pv = load_source("plugins/modules/package_versions.py")
 
 
 def index(archive="", codename="", origin="Ubuntu", label="Ubuntu", site="archive", filename=""):

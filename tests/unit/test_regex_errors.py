@@ -1,14 +1,8 @@
 """The regex_errors filter names each pattern Python cannot compile, with the reason, in order."""
 
-import importlib.util
-from pathlib import Path
+from .source_files import load_source
 
-_SPEC = importlib.util.spec_from_file_location(
-    "regex_errors", Path(__file__).resolve().parents[2] / "plugins" / "filter" / "regex_errors.py"
-)
-_MODULE = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(_MODULE)
-regex_errors = _MODULE.regex_errors
+regex_errors = load_source("plugins/filter/regex_errors.py").regex_errors
 
 
 def test_good_patterns_give_no_errors():

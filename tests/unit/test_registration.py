@@ -1,10 +1,6 @@
-import importlib.util
-from pathlib import Path
+from .source_files import load_source
 
-ROOT = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("registration", ROOT / "plugins/module_utils/registration.py")
-registration = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(registration)
+registration = load_source("plugins/module_utils/registration.py")
 
 
 def test_missing_service_is_created_enabled():

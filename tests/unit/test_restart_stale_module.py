@@ -5,11 +5,11 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from .source_files import ROOT
+
 MODULE = ROOT / "plugins" / "modules" / "restart_stale.py"
 
 # Units became active STARTED_AGO seconds ago (STATE_<unit> overrides "active", FILE_<unit> the unit

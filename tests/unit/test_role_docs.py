@@ -1,15 +1,11 @@
 """Role READMEs show exactly the variables of their argument specs (tools/role_docs.py)."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("role_docs", ROOT / "tools" / "role_docs.py")
-role_docs = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(role_docs)
+from .source_files import ROOT, load_source
+
+role_docs = load_source("tools/role_docs.py")
 ROLES = role_docs.roles()
 
 

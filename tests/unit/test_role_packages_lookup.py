@@ -1,6 +1,5 @@
 """The role_packages lookup resolves each role's packages from its per-distribution vars."""
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -8,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-_SPEC = importlib.util.spec_from_file_location("aptstack_role_packages", ROOT / "plugins/lookup/role_packages.py")
-rp = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(rp)
+from .source_files import ROOT, load_source
+
+rp = load_source("plugins/lookup/role_packages.py")
 NOBLE = ["ubuntu-24.04.yml", "ubuntu.yml", "debian.yml"]
 RESOLUTE = ["ubuntu-26.04.yml", "ubuntu.yml", "debian.yml"]
 TRIXIE = ["debian-13.yml", "debian.yml", "debian.yml"]

@@ -1,25 +1,21 @@
 """The rpc_probe module's pure logic: one-line, masked failures and the median (the timing itself
 is exercised against a running nova-conductor by every verify)."""
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from .source_files import ROOT, load_source
+
 MODULE = ROOT / "plugins" / "modules" / "rpc_probe.py"
 
 
 @pytest.fixture(scope="module")
 def probe():
-    spec = importlib.util.spec_from_file_location("rpc_probe", MODULE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_source(str(MODULE.relative_to(ROOT)))
 
 
 def test_credentials_of_a_transport_url_are_masked(probe):

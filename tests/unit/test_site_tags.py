@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from .source_files import ROOT
 from .topology_roles import OPTIONAL_ROLES, ROLES
 
-ROOT = Path(__file__).resolve().parents[2]
 INVENTORY = ROOT / "inventories" / "aio" / "hosts.yml"
 LINE = re.compile(r"^ {6}(?:(?P<role>[\w.]+) : )?(?P<name>.*)\tTAGS: \[(?P<tags>[^\]]*)\]$")
 

@@ -1,12 +1,8 @@
 """tempest.conf's extension lists sorted (roles/tempest/files/sort_extension_lists.py)."""
 
-import importlib.util
-from pathlib import Path
+from .source_files import load_source
 
-_PATH = Path(__file__).resolve().parents[2] / "roles" / "tempest" / "files" / "sort_extension_lists.py"
-_SPEC = importlib.util.spec_from_file_location("aptstack_sort_extension_lists", _PATH)
-sel = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(sel)
+sel = load_source("roles/tempest/files/sort_extension_lists.py")
 
 CONF = """[identity-feature-enabled]
 api_extensions = s3tokens, OS-EP-FILTER,OS-REVOKE , OS-INHERIT

@@ -1,13 +1,10 @@
 """The JUnit XML of a Tempest run (roles/tempest/files/subunit_tests.py, run on the controller)."""
 
-import importlib.util
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
-_PATH = Path(__file__).resolve().parents[2] / "roles" / "tempest" / "files" / "subunit_tests.py"
-_SPEC = importlib.util.spec_from_file_location("aptstack_subunit_tests", _PATH)
-st = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(st)
+from .source_files import load_source
+
+st = load_source("roles/tempest/files/subunit_tests.py")
 
 A = "tempest.api.compute.test_a.ATest"
 TESTS = [

@@ -1,17 +1,14 @@
 """Tempest's verdict (plugins/filter/tempest_report.py) and the `aptstack tempest` driver's part."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
 from aptstack import cli, tempest
 
-_PATH = Path(__file__).resolve().parents[2] / "plugins" / "filter" / "tempest_report.py"
-_SPEC = importlib.util.spec_from_file_location("aptstack_tempest_report", _PATH)
-tr = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(tr)
+from .source_files import load_source
+
+tr = load_source("plugins/filter/tempest_report.py")
 
 OK = "tempest.api.compute.servers.test_create_server.ServersTestJSON.test_list_servers[id-9a438d88,smoke]"
 SKIP = "tempest.api.volume.test_volumes_get.VolumesGetTest.test_volume_create_get_delete[id-27fb0e9f,smoke]"

@@ -4,16 +4,14 @@ The topology is the list the host-basics play installs packages from; a role add
 play but not to the topology (or the other way round) would install late or not at all.
 """
 
-from pathlib import Path
-
 import pytest
 import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
+from .source_files import ROOT
 from .topology_roles import ROLES, SERVICE_TOPOLOGY, TOPOLOGY, TOPOLOGY_FILE
 
-ROOT = Path(__file__).resolve().parents[2]
 SITE = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
 PREFIX = "aptstack.openstack."
 

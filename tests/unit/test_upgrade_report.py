@@ -1,16 +1,13 @@
 """The upgrade check's results: per host (plugins/filter/upgrade_report.py) and the verdict (aptstack.upgrade)."""
 
 import base64
-import importlib.util
 import json
-from pathlib import Path
 
 from aptstack import upgrade
 
-_PATH = Path(__file__).resolve().parents[2] / "plugins" / "filter" / "upgrade_report.py"
-_SPEC = importlib.util.spec_from_file_location("aptstack_upgrade_report", _PATH)
-ur = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(ur)
+from .source_files import load_source
+
+ur = load_source("plugins/filter/upgrade_report.py")
 
 BEFORE = {
     "versions": [

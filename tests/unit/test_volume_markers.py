@@ -1,13 +1,9 @@
 """What the test guest says about its disks, and when the volume check calls that a failure
 (plugins/module_utils/guest_console.py, used by the volume_check module)."""
 
-import importlib.util
-from pathlib import Path
+from .source_files import load_source
 
-ROOT = Path(__file__).resolve().parents[2]
-_SPEC = importlib.util.spec_from_file_location("guest_console", ROOT / "plugins" / "module_utils" / "guest_console.py")
-gc = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(gc)
+gc = load_source("plugins/module_utils/guest_console.py")
 
 GIB = 1024**3
 BOOT = """

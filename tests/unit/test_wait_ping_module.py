@@ -5,11 +5,11 @@ import os
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from .source_files import ROOT
+
 MODULE = ROOT / "plugins" / "modules" / "wait_ping.py"
 
 FAKE_PING = """#!/bin/sh

@@ -1,10 +1,9 @@
 """The roles playbooks/vars/topology.yml names: one reading for every unit test that needs them."""
 
-from pathlib import Path
-
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from .source_files import ROOT
+
 TOPOLOGY_FILE = yaml.safe_load((ROOT / "playbooks" / "vars" / "topology.yml").read_text())
 # group -> roles of the core set, which always deploys
 TOPOLOGY = TOPOLOGY_FILE["aptstack_topology"]
