@@ -455,6 +455,8 @@ def prepare_node_root(lab: Lab, node: Node, source: Path) -> None:
     tun = ipaddress.ip_network(lab.tunnel_subnet)
     (network_dir / "10-mgmt0.network").write_text(_networkd_unit("mgmt0", node.address, mgmt.prefixlen, lab.gateway))
     (network_dir / "10-tun0.network").write_text(_networkd_unit("tun0", node.tunnel_address, tun.prefixlen, None))
+    # Here rather than in the cached root filesystem, so that a cache built before them gets them too.
+    rootfs.mask_units(building, rootfs.NO_OP_MOUNTS)
     ssh_dir = building / "root/.ssh"
     ssh_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     authorized = ssh_dir / "authorized_keys"

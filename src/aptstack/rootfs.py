@@ -232,13 +232,30 @@ def release_archives(release: Release, hostname: str) -> None:
         shutil.rmtree(own)
 
 
+# Mount units whose conditions never hold in a lab host (no /var/lib/machines.raw, no FUSE or
+# configfs in the container's /sys), so they never mount anything. They still cost every boot
+# about 1 s: at boot the early services' credential mounts change the mount table more than 5 times
+# in a second, systemd then rate-limits its mount monitor for the rest of that second, and it holds
+# back every mount job meanwhile; these three jobs kept local-fs.target and sysinit.target, and so
+# every service, waiting (debug journal of a lab host: "mount-monitor-dispatch entered rate limit
+# state", "sysinit.target: starting held back, waiting for: sys-fs-fuse-connections.mount").
+NO_OP_MOUNTS = ("var-lib-machines.mount", "sys-fs-fuse-connections.mount", "sys-kernel-config.mount")
+
+
+def mask_units(root: Path, units) -> None:
+    """Mask systemd units in a root filesystem (a link to /dev/null in its /etc/systemd/system)."""
+    systemd_etc = root / "etc/systemd/system"
+    systemd_etc.mkdir(parents=True, exist_ok=True)
+    for unit in units:
+        mask = systemd_etc / unit
+        mask.unlink(missing_ok=True)
+        mask.symlink_to("/dev/null")
+
+
 def _prepare_cached_rootfs(root: Path) -> None:
     (root / "etc/apt/apt.conf.d/90aptstack").write_text(APT_CONF)
-    systemd_etc = root / "etc/systemd/system"
     # Containers cannot load kernel modules; without this mask the host reports "degraded".
-    mask = systemd_etc / "systemd-modules-load.service"
-    mask.unlink(missing_ok=True)
-    mask.symlink_to("/dev/null")
+    mask_units(root, ["systemd-modules-load.service"])
     host.run(["chroot", root, "systemctl", "enable", "systemd-networkd"])
     # Host keys and machine id are made per host, never shared between hosts.
     for key in (root / "etc/ssh").glob("ssh_host_*"):
