@@ -18,7 +18,9 @@ description:
   - >-
     When the environment variable C(APTSTACK_FAILURES_FILE) names a file, the run is also recorded
     there as JSON, an object with C(failed) (true or false) and C(failures) (a list of objects with
-    C(host), C(role), C(task) and C(message)). The file is written after every run, so a successful
+    C(host), C(role), C(task), C(kind) (C(failed) or C(unreachable)), C(preflight) (true for a task
+    of a role's C(tasks/preflight.yml), a check of its settings that changes nothing) and
+    C(message)). The file is written after every run, so a successful
     run replaces the record of a failed one. The molecule scenarios read it to collect diagnostics
     before the lab is destroyed.
   - Messages of tasks marked C(no_log) are already censored by Ansible and stay censored.
@@ -28,12 +30,15 @@ requirements:
 
 import json
 import os
+from pathlib import PurePath
 
 from ansible.plugins.callback import CallbackBase
 from ansible_collections.aptstack.openstack.plugins.module_utils.task_roles import owning_role
 
 MESSAGE_LINES = 6
 MESSAGE_CHARS = 600
+# What ansible-core puts in "exception" of a failure that has no traceback (an assert's): not a cause.
+NO_TRACEBACK = "(traceback unavailable)"
 
 
 def failure_message(result: dict) -> str:
@@ -41,6 +46,8 @@ def failure_message(result: dict) -> str:
     parts = []
     for key in ("msg", "stderr", "module_stderr", "exception"):
         value = result.get(key)
+        if isinstance(value, str) and value.strip() == NO_TRACEBACK:
+            continue
         if isinstance(value, str) and value.strip() and value.strip() not in parts:
             parts.append(value.strip())
         if len(parts) == 2:
@@ -59,7 +66,7 @@ def failure_message(result: dict) -> str:
 
 # Lines of an unreachable result's message that say nothing about the cause (Ansible's and mitogen's
 # wrapping of the connection's own error).
-UNREACHABLE_NOISE = ("Task failed.", "EOF on stream; last 100 lines received:", "(traceback unavailable)")
+UNREACHABLE_NOISE = ("Task failed.", "EOF on stream; last 100 lines received:", NO_TRACEBACK)
 
 
 def unreachable_message(result: dict) -> str:
@@ -68,6 +75,12 @@ def unreachable_message(result: dict) -> str:
     lines = [line.strip() for line in text.splitlines()]
     kept = [line for line in lines if line and line not in UNREACHABLE_NOISE]
     return " / ".join(dict.fromkeys(kept)) or "(no message)"
+
+
+def from_preflight(task) -> bool:
+    """Whether a task is one of a role's settings checks (its tasks/preflight.yml), which change nothing."""
+    path = PurePath((task.get_path() or "").rsplit(":", 1)[0])
+    return path.name == "preflight.yml" and path.parent.name == "tasks"
 
 
 class CallbackModule(CallbackBase):
@@ -88,6 +101,7 @@ class CallbackModule(CallbackBase):
                 "role": owning_role(task),
                 "task": task.get_name(),
                 "kind": kind,
+                "preflight": from_preflight(task),
                 "message": unreachable_message(result._result)
                 if kind == "unreachable"
                 else failure_message(result._result),

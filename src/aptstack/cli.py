@@ -398,8 +398,16 @@ def _with_diagnostics(
     A report the run already wrote into report_dir (the verify playbook does, before it removes
     its servers) is summarized as it is. Hosts the run could not reach are left out: a second
     attempt would only repeat the connection error. When only unreachable hosts failed there is
-    nothing to collect: the run's FAILED TASKS block already named each host and its error."""
+    nothing to collect: the run's FAILED TASKS block already named each host and its error.
+    Neither is there when only roles' settings checks (preflight) failed: the cause is the input,
+    not a host, and the hosts' journals would only say that nothing failed there; its one line is
+    said again on stderr."""
     if status == 0 or os.environ.get("APTSTACK_NO_DIAGNOSTICS"):
+        return status
+    failures = (record or {}).get("failures", [])
+    if failures and all(f.get("preflight") for f in failures):
+        for cause in failure_causes(record):
+            print(f"aptstack: a setting was refused: {cause}", file=sys.stderr)
         return status
     if report_dir is not None and (report_dir / "report.txt").exists():
         summarize_report(report_dir, out=sys.stderr, headline=headline)

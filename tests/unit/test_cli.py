@@ -183,6 +183,22 @@ def test_unreachable_host_is_one_cause_and_no_diagnostics_run(tmp_path, capfd):
     assert not (tmp_path / "diagnostics").exists()
 
 
+def test_a_refused_setting_is_one_line_and_no_diagnostics_run(monkeypatch, capsys):
+    collected = []
+    monkeypatch.setattr(cli, "collect_diagnostics", lambda *a, **k: collected.append(a))
+    refused = {"host": "h1", "role": "versions", "task": "Check the settings", "kind": "failed", "preflight": True}
+    record = {"failed": True, "failures": [{**refused, "message": "versions_host_dir must be an absolute path"}]}
+    assert cli._with_diagnostics("inventory.yml", 2, record=record) == 2
+    assert collected == []
+    assert capsys.readouterr().err.splitlines() == [
+        "aptstack: a setting was refused: h1: versions : Check the settings: versions_host_dir must be an absolute path"
+    ]
+    # A run where anything else failed too still gets its diagnostics.
+    broken = {**refused, "task": "Start the units", "preflight": False, "message": "unit failed"}
+    assert cli._with_diagnostics("inventory.yml", 2, record={**record, "failures": [*record["failures"], broken]}) == 2
+    assert len(collected) == 1
+
+
 def test_verify_result_fails_whenever_the_run_did_not_pass():
     passed = {"result": "passed", "failures": []}
     assert cli.verify_result(passed, 0, {}) == passed

@@ -52,6 +52,19 @@ PASSING = """
 """
 
 
+REFUSED = """
+- name: A role's settings check refuses a value
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Check the role's settings
+      ansible.builtin.include_role:
+        name: demo
+        tasks_from: preflight
+"""
+
+
 def run(tmp_path, playbook):
     assert COLLECTIONS.exists(), "the collection link is made by make venv"
     book = tmp_path / "play.yml"
@@ -63,6 +76,7 @@ def run(tmp_path, playbook):
         "ANSIBLE_CALLBACKS_ENABLED": "aptstack.openstack.failure_summary",
         "ANSIBLE_NOCOLOR": "1",
         "APTSTACK_FAILURES_FILE": str(record),
+        "ANSIBLE_ROLES_PATH": str(tmp_path / "roles"),
     }
     playbook_bin = Path(sys.executable).parent / "ansible-playbook"
     done = subprocess.run(
@@ -85,7 +99,7 @@ def test_lists_only_the_failure_that_broke_the_run(tmp_path):
     assert "hunter2" not in done.stdout
     data = json.loads(record.read_text())
     assert data["failed"] is True
-    assert [f["task"] for f in data["failures"]] == ["Break the run"]
+    assert [(f["task"], f["preflight"]) for f in data["failures"]] == [("Break the run", False)]
 
 
 def test_a_passing_run_replaces_the_record(tmp_path):
@@ -95,3 +109,18 @@ def test_a_passing_run_replaces_the_record(tmp_path):
     assert done.returncode == 0
     assert "FAILED TASKS" not in done.stdout
     assert json.loads(record.read_text()) == {"failed": False, "failures": []}
+
+
+def test_a_failed_settings_check_is_marked_preflight(tmp_path):
+    tasks = tmp_path / "roles" / "demo" / "tasks"
+    tasks.mkdir(parents=True)
+    (tasks / "preflight.yml").write_text(
+        "- name: Check the settings\n"
+        "  ansible.builtin.assert:\n    that: [false]\n    fail_msg: demo_port must be a port.\n"
+    )
+    done, record = run(tmp_path, REFUSED)
+    assert done.returncode == 2
+    failures = json.loads(record.read_text())["failures"]
+    assert [(f["role"], f["task"], f["preflight"], f["message"]) for f in failures] == [
+        ("demo", "demo : Check the settings", True, "demo_port must be a port.")
+    ]

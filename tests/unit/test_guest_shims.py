@@ -3,11 +3,12 @@ command forms Tempest runs over SSH, turned into busybox wget calls (here a stan
 prints its arguments)."""
 
 import subprocess
-from pathlib import Path
 
 import pytest
 
-FILES = Path(__file__).resolve().parents[2] / "roles" / "test_guest" / "files"
+from .source_files import ROOT
+
+FILES = ROOT / "roles" / "test_guest" / "files"
 
 
 @pytest.fixture
