@@ -19,7 +19,8 @@ description:
     When the environment variable C(APTSTACK_FAILURES_FILE) names a file, the run is also recorded
     there as JSON, an object with C(failed) (true or false) and C(failures) (a list of objects with
     C(host), C(role), C(task), C(kind) (C(failed) or C(unreachable)), C(preflight) (true for a task
-    of a role's C(tasks/preflight.yml), a check of its settings that changes nothing) and
+    of a role's C(tasks/preflight.yml) or C(tasks/*_preflight.yml), a check of its settings that
+    changes nothing) and
     C(message)). The file is written after every run, so a successful
     run replaces the record of a failed one. The molecule scenarios read it to collect diagnostics
     before the lab is destroyed.
@@ -78,9 +79,10 @@ def unreachable_message(result: dict) -> str:
 
 
 def from_preflight(task) -> bool:
-    """Whether a task is one of a role's settings checks (its tasks/preflight.yml), which change nothing."""
+    """Whether a task is one of a role's settings checks, which change nothing: a task of its
+    tasks/preflight.yml, or of a tasks/<what>_preflight.yml (checks that need the host's facts)."""
     path = PurePath((task.get_path() or "").rsplit(":", 1)[0])
-    return path.name == "preflight.yml" and path.parent.name == "tasks"
+    return path.parent.name == "tasks" and (path.name == "preflight.yml" or path.name.endswith("_preflight.yml"))
 
 
 class CallbackModule(CallbackBase):

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .source_files import ROOT
 
 COLLECTIONS = ROOT / ".venv" / "share" / "aptstack" / "collections"
@@ -61,7 +63,7 @@ REFUSED = """
     - name: Check the role's settings
       ansible.builtin.include_role:
         name: demo
-        tasks_from: preflight
+        tasks_from: {tasks_from}
 """
 
 
@@ -111,14 +113,15 @@ def test_a_passing_run_replaces_the_record(tmp_path):
     assert json.loads(record.read_text()) == {"failed": False, "failures": []}
 
 
-def test_a_failed_settings_check_is_marked_preflight(tmp_path):
+@pytest.mark.parametrize("tasks_from", ["preflight", "sources_preflight"])
+def test_a_failed_settings_check_is_marked_preflight(tmp_path, tasks_from):
     tasks = tmp_path / "roles" / "demo" / "tasks"
     tasks.mkdir(parents=True)
-    (tasks / "preflight.yml").write_text(
+    (tasks / f"{tasks_from}.yml").write_text(
         "- name: Check the settings\n"
         "  ansible.builtin.assert:\n    that: [false]\n    fail_msg: demo_port must be a port.\n"
     )
-    done, record = run(tmp_path, REFUSED)
+    done, record = run(tmp_path, REFUSED.format(tasks_from=tasks_from))
     assert done.returncode == 2
     failures = json.loads(record.read_text())["failures"]
     assert [(f["role"], f["task"], f["preflight"], f["message"]) for f in failures] == [
