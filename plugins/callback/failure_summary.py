@@ -20,9 +20,8 @@ description:
     there as JSON, an object with C(failed) (true or false) and C(failures) (a list of objects with
     C(host), C(role), C(task), C(kind) (C(failed) or C(unreachable)), C(preflight) (true for a task
     of a role's C(tasks/preflight.yml) or C(tasks/*_preflight.yml), a check of its settings that
-    changes nothing) and
-    C(message)). The file is written after every run, so a successful
-    run replaces the record of a failed one. The molecule scenarios read it to collect diagnostics
+    changes nothing) and C(message)). The file is written after every run, so a successful run
+    replaces the record of a failed one. The molecule scenarios read it to collect diagnostics
     before the lab is destroyed.
   - Messages of tasks marked C(no_log) are already censored by Ansible and stay censored.
 requirements:
@@ -47,10 +46,9 @@ def failure_message(result: dict) -> str:
     parts = []
     for key in ("msg", "stderr", "module_stderr", "exception"):
         value = result.get(key)
-        if isinstance(value, str) and value.strip() == NO_TRACEBACK:
-            continue
-        if isinstance(value, str) and value.strip() and value.strip() not in parts:
-            parts.append(value.strip())
+        text = value.strip() if isinstance(value, str) else ""
+        if text and text != NO_TRACEBACK and text not in parts:
+            parts.append(text)
         if len(parts) == 2:
             break
     if not parts and result.get("results"):

@@ -404,7 +404,8 @@ def _with_diagnostics(
     said again on stderr."""
     if status == 0 or os.environ.get("APTSTACK_NO_DIAGNOSTICS"):
         return status
-    failures = (record or {}).get("failures", [])
+    record = record or {}
+    failures = record.get("failures", [])
     if failures and all(f.get("preflight") for f in failures):
         for cause in failure_causes(record):
             print(f"aptstack: a setting was refused: {cause}", file=sys.stderr)
@@ -412,9 +413,8 @@ def _with_diagnostics(
     if report_dir is not None and (report_dir / "report.txt").exists():
         summarize_report(report_dir, out=sys.stderr, headline=headline)
         return status
-    record = record or {}
     unreachable = unreachable_hosts(record)
-    if unreachable and all(f.get("kind") == "unreachable" for f in record.get("failures", [])):
+    if unreachable and all(f.get("kind") == "unreachable" for f in failures):
         return status
     print("aptstack: run failed; collecting diagnostics", file=sys.stderr)
     collect_diagnostics(inventory, out=sys.stderr, headline=headline, since=since, skip_hosts=unreachable)
