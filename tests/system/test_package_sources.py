@@ -1,7 +1,8 @@
-"""Bad package sources that only a host can judge are refused before the host changes.
+"""Bad package sources that only a host can judge, and a host whose own sources name no archive
+mirror, are refused before the host changes.
 
 The driver refuses what needs no host before it contacts any (tests/unit/test_cli.py); these
-cases need the host's distribution or architecture, so common's preflight refuses them. Every
+cases need the host's distribution, architecture or apt sources, so common's preflight refuses them. Every
 host's /etc and /var/lib/aptstack must be as they were."""
 
 import json
@@ -15,21 +16,27 @@ BIN = Path(sys.executable).parent
 WATCHED = "find /etc /var/lib/aptstack -xdev -newer /etc/hostname -printf '%p %T@\\n' 2>/dev/null | sort"
 
 
-def snapshot(inventory) -> dict:
-    """Each host's files under /etc and /var/lib/aptstack changed since the host was made, with times."""
+def run_on_hosts(inventory, command: str) -> str:
+    """Run a shell command on every host of the lab; ansible's one-line-per-host output."""
     proc = subprocess.run(
-        [str(BIN / "ansible"), "-i", inventory, "all", "-o", "-m", "ansible.builtin.shell", "-a", WATCHED],
+        [str(BIN / "ansible"), "-i", inventory, "all", "-o", "-m", "ansible.builtin.shell", "-a", command],
         capture_output=True,
         text=True,
         timeout=300,
     )
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def snapshot(inventory) -> dict:
+    """Each host's files under /etc and /var/lib/aptstack changed since the host was made, with times."""
+    stdout = run_on_hosts(inventory, WATCHED)
     # One line per host: "<host> | CHANGED | rc=0 | (stdout) <its output, newlines escaped>".
     found = {}
-    for line in proc.stdout.splitlines():
+    for line in stdout.splitlines():
         if " | rc=" in line:
             found[line.split(" | ", 1)[0]] = line.split("(stdout)", 1)[-1]
-    assert len(found) == 2, proc.stdout
+    assert len(found) == 2, stdout
     return found
 
 
@@ -69,3 +76,32 @@ def test_host_dependent_bad_sources_change_nothing(controller_compute_lab, tmp_p
     assert refused and all(expected in line for line in refused), proc.stderr[-3000:]
     assert "collecting diagnostics" not in proc.stderr, proc.stderr[-3000:]
     assert snapshot(inventory) == before
+
+
+def test_host_without_an_archive_mirror_is_refused(controller_compute_lab):
+    """A host whose own apt sources name no mirror is refused by the same one line, and keeps its files."""
+    inventory = controller_compute_lab["inventory"]
+    aside = "/root/aptstack-sources-aside"
+    # The two files common reads (roles/common/vars/main.yml); a lab host has the first.
+    places = [("/etc/apt", "sources.list"), ("/etc/apt/sources.list.d", "ubuntu.sources")]
+    away = [f"{{ ! test -e {where}/{name} || mv {where}/{name} {aside}/; }}" for where, name in places]
+    back = [f"{{ ! test -e {aside}/{name} || mv {aside}/{name} {where}/; }}" for where, name in places]
+    run_on_hosts(inventory, " && ".join([f"mkdir {aside}", *away]))
+    try:
+        before = snapshot(inventory)
+        proc = subprocess.run(
+            [str(BIN / "aptstack"), "deploy", "-i", inventory],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        after = snapshot(inventory)
+    finally:
+        run_on_hosts(inventory, " && ".join([*back, f"rmdir {aside}"]))
+    assert proc.returncode != 0
+    refused = [line for line in proc.stderr.splitlines() if line.startswith("aptstack: a setting was refused: ")]
+    assert len(refused) == 2, proc.stderr[-3000:]
+    assert all("No archive URI in /etc/apt/sources.list or /etc/apt/sources.list.d/ubuntu.sources" in line
+               for line in refused), proc.stderr[-3000:]  # fmt: skip
+    assert "collecting diagnostics" not in proc.stderr, proc.stderr[-3000:]
+    assert after == before
