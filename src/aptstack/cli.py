@@ -459,11 +459,14 @@ def summarize_report(report_dir: Path, out, headline=()) -> None:
     """Print what failed and the report's digest; keep the same text as summary.txt beside the
     report, for `aptstack lab reports`."""
     report_file = report_dir / "report.txt"
-    digest = report.digest(report_file.read_text(errors="replace"))
+    text = report_file.read_text(errors="replace")
+    digest = report.digest(text)
+    under_test = report.packages_under_test(text)
     summary = [
         *headline,
         "aptstack diagnostics digest",
         *(digest or ["  no failed or restarted unit, no service log errors"]),
+        *(["  packages under test:", *(f"    {line}" for line in under_test)] if under_test else []),
         f"  full report (secrets masked): {report_file}",
     ]
     (report_dir / SUMMARY_FILE).write_text("\n".join(summary) + "\n")

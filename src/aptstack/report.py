@@ -9,6 +9,9 @@ JOURNAL = re.compile(r"^journal of (\S+) \((\S+), (\d+) restarts")
 HOST = re.compile(r"^host (\S+) at ")
 JOURNAL_TAIL = 8
 LOG_TAIL = 3
+# The section the diagnostics role writes from the versions report (roles/diagnostics/vars/main.yml).
+UNDER_TEST = "packages under test"
+UNDER_TEST_SHOWN = 12
 
 
 def sections(text: str) -> list[tuple[str, list[str]]]:
@@ -84,4 +87,19 @@ def digest(text: str) -> list[str]:
             host_lines.append(f"  {title}:")
             host_lines.extend(f"    {line}" for line in _meaningful(lines)[-LOG_TAIL:])
     flush()
+    return out
+
+
+def packages_under_test(text: str) -> list[str]:
+    """Per host, the packages from a source under test (not the release, -updates or -security)
+    with their versions and origins: which upload the failed run had. Hosts without one are left out."""
+    out, host = [], None
+    for title, lines in sections(text):
+        host_match = HOST.match(title)
+        if host_match:
+            host = host_match.group(1)
+        elif title == UNDER_TEST and (packages := [line.strip() for line in _meaningful(lines)]):
+            more = len(packages) - UNDER_TEST_SHOWN
+            shown = ", ".join(packages[:UNDER_TEST_SHOWN]) + (f" and {more} more" if more > 0 else "")
+            out.append(f"{host}: {shown}")
     return out

@@ -4,10 +4,12 @@ A cloud deployed from the release is upgraded to a rebuilt nova (every binary, v
 the verdict is passed, the report names nova's packages going from -> to and the restarted nova
 units. A second upgrade with the same overlay has nothing to do. Then an upgrade to a nova whose
 conductor cannot start (a syntax error in nova/conductor/manager.py, version +local2) must fail,
-and its report must name the failing unit, the package that changed and the log lines.
+and its report must name the failing unit, the package that changed and the log lines, and its
+diagnostics digest the packages under test at +local2.
 """
 
 import json
+import re
 
 import pytest
 
@@ -28,12 +30,13 @@ def good_overlay(release_report, tmp_path_factory):
 
 
 def upgrade(overlay):
+    """The exit status, the JSON report and stderr (where a failure's diagnostics digest goes)."""
     proc = aptstack("upgrade", "-i", inventory(LAB), "--debs", str(overlay), "--json", check=False, timeout=5400)
-    return proc.returncode, json.loads(proc.stdout)
+    return proc.returncode, json.loads(proc.stdout), proc.stderr
 
 
 def test_a_good_upgrade_passes_and_names_what_changed(good_overlay):
-    status, report = upgrade(good_overlay)
+    status, report, _ = upgrade(good_overlay)
     assert status == 0, report["failures"]
     assert report["verdict"] == "passed"
     [host] = report["hosts"].values()
@@ -48,7 +51,7 @@ def test_a_good_upgrade_passes_and_names_what_changed(good_overlay):
 
 
 def test_the_same_upgrade_again_has_nothing_to_do(good_overlay):
-    status, report = upgrade(good_overlay)
+    status, report, _ = upgrade(good_overlay)
     assert status == 0, report["failures"]
     assert report["nothing_changed"] is True
 
@@ -62,7 +65,7 @@ def test_a_broken_package_is_caught(release_report, tmp_path):
         "--break",
         "usr/lib/python3/dist-packages/nova/conductor/manager.py",
     )
-    status, report = upgrade(broken)
+    status, report, stderr = upgrade(broken)
     assert status == 1
     assert report["verdict"] == "failed"
     [host] = report["hosts"].values()
@@ -70,3 +73,7 @@ def test_a_broken_package_is_caught(release_report, tmp_path):
     text = " ".join(report["failures"]) + " ".join(host.get("errors", []))
     assert "nova-conductor" in text
     assert any("SyntaxError" in line or "aptstack_broken_on_purpose" in line for line in host.get("errors", []))
+    # The diagnostics digest names the upload the failed cloud ran: nova's packages at +local2.
+    assert "\n  packages under test:\n" in stderr, stderr[-3000:]
+    under_test = stderr.split("\n  packages under test:\n", 1)[1].split("\n  full report", 1)[0]
+    assert re.search(r"python3-nova \S+\+local2 \(local overlay\)", under_test), stderr[-3000:]

@@ -14,6 +14,7 @@ longest part of `make test`. APTSTACK_REAL_HOST_LAB, _SUBNET and _TUNNEL_SUBNET 
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -155,7 +156,12 @@ def test_no_generated_secret_in_any_output(lab, workdir, outputs):
     assert failed.returncode != 0, failed.stdout[-3000:]
     reports = list((workdir / "diagnostics").glob("*/report.txt"))
     assert reports, f"the failed deploy wrote no diagnostics report:\n{failed.stderr[-3000:]}"
-    assert "config /etc/nova/nova.conf" in reports[-1].read_text()
+    report_text = reports[-1].read_text()
+    assert "config /etc/nova/nova.conf" in report_text
+    # The report holds the versions report's table: nova-conductor at the version installed.
+    installed = {item["package"]: item["version"] for item in json.loads(versions.stdout)[controller]["packages"]}
+    conductor = rf"^nova-conductor +nova +{re.escape(installed['nova-conductor'])} +\S"
+    assert re.search(conductor, report_text, re.MULTILINE), report_text[-3000:]
 
     texts = outputs | written_files(workdir)
     # The search finds a secret where one is: the admin's clouds.yaml holds its password.

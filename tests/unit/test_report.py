@@ -1,5 +1,6 @@
 """The diagnostics digest, the failed-task listing, and keeping reports past `lab down`."""
 
+import io
 import os
 
 from aptstack import cli, lab, report
@@ -66,6 +67,53 @@ def test_digest_names_failed_units_with_their_journal_tail_and_log_errors():
 
 def test_digest_of_a_healthy_report_is_empty():
     assert report.digest("===== host a at x =====\n===== failed units =====\n\n") == []
+
+
+UNDER_TEST_REPORT = """
+===== host ctl at x =====
+===== package versions (package, source, version, origin) =====
+package       source  version             origin
+nova-api      nova    3:33.0.0-1+local1   local overlay
+keystone      keystone 2:28.0.0-1         release
+
+===== packages under test =====
+nova-api 3:33.0.0-1+local1 (local overlay)
+nova-common 3:33.0.0-1+local1 (local overlay)
+
+===== host cmp at x =====
+===== package versions (package, source, version, origin) =====
+not read: python3-apt is needed on the host
+===== host other at x =====
+===== packages under test =====
+
+===== host many at x =====
+===== packages under test =====
+""" + "".join(f"p{i} {i} (proposed)\n" for i in range(14))
+
+
+def test_packages_under_test_name_each_hosts_upload_and_leave_out_hosts_without_one():
+    assert report.packages_under_test(UNDER_TEST_REPORT) == [
+        "ctl: nova-api 3:33.0.0-1+local1 (local overlay), nova-common 3:33.0.0-1+local1 (local overlay)",
+        "many: " + ", ".join(f"p{i} {i} (proposed)" for i in range(12)) + " and 2 more",
+    ]
+
+
+def test_summary_lists_the_packages_under_test_after_the_digest(tmp_path):
+    (tmp_path / "report.txt").write_text(REPORT + UNDER_TEST_REPORT)
+    cli.summarize_report(tmp_path, out=io.StringIO(), headline=["deploy FAILED"])
+    summary = (tmp_path / cli.SUMMARY_FILE).read_text().splitlines()
+    at = summary.index("  packages under test:")
+    assert summary[at + 1].startswith("    ctl: nova-api 3:33.0.0-1+local1 (local overlay)")
+    assert summary[at - 1] == "  link br-ex is down but holds 172.24.4.1/24: nothing passes it"
+    assert summary[-1].startswith("  full report (secrets masked): ")
+
+
+def test_summary_without_packages_under_test_has_no_such_heading(tmp_path):
+    (tmp_path / "report.txt").write_text("===== host a at x =====\n===== packages under test =====\n\n")
+    cli.summarize_report(tmp_path, out=io.StringIO())
+    summary = (tmp_path / cli.SUMMARY_FILE).read_text()
+    assert "packages under test" not in summary
+    assert "no failed or restarted unit" in summary
 
 
 def test_failed_tasks_list_host_role_task_and_message():
