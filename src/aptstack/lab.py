@@ -771,28 +771,50 @@ def diagnostics_dir(name: str) -> Path:
     return labs_dir() / name / "diagnostics"
 
 
+def upgrades_dir(name: str) -> Path:
+    """Where a lab's upgrade reports (src/aptstack/upgrade.py) are written while the lab exists."""
+    return labs_dir() / name / "upgrades"
+
+
 def keep_reports(lab: Lab) -> Path | None:
-    """Move the lab's diagnostics reports out of the lab directory before it is removed."""
-    source = diagnostics_dir(lab.name)
-    reports = sorted(source.glob("*/report.txt"))
-    if not reports:
-        return None
+    """Move the lab's failure reports and upgrade reports out of the lab directory before it is
+    removed: failure reports to reports/<lab>/<time>/, upgrade reports to reports/<lab>/upgrades/<time>/."""
     target = reports_dir(lab.name)
+    runs = [
+        *((run.parent, target / run.parent.name) for run in diagnostics_dir(lab.name).glob("*/report.txt")),
+        *((run, target / "upgrades" / run.name) for run in upgrades_dir(lab.name).glob("*") if _holds_files(run)),
+    ]
+    if not runs:
+        return None
     target.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for report in reports:
-        run_dir = report.parent
-        destination = target / run_dir.name
+    for source, destination in sorted(runs):
         if not destination.exists():
-            shutil.move(str(run_dir), destination)
+            destination.parent.mkdir(exist_ok=True, mode=0o700)
+            shutil.move(str(source), destination)
     return target
 
 
+def _holds_files(directory: Path) -> bool:
+    return directory.is_dir() and any(path.is_file() for path in directory.rglob("*"))
+
+
 def report_summaries(name: str, filename: str) -> list[Path]:
-    """The named file of each failure report of a lab, kept ones and those still in the lab, oldest first."""
+    """The named file of each failure report of a lab (an upgrade's too), kept ones and those still
+    in the lab, oldest first."""
     if not NAME_PATTERN.match(name or ""):
         raise UsageError(f"invalid lab name {name!r}")
-    found = [*reports_dir(name).glob(f"*/{filename}"), *diagnostics_dir(name).glob(f"*/{filename}")]
-    return sorted(found, key=lambda path: path.parent.name)
+    found = [
+        *reports_dir(name).glob(f"*/{filename}"),
+        *reports_dir(name).glob(f"upgrades/*/diagnostics/{filename}"),
+        *diagnostics_dir(name).glob(f"*/{filename}"),
+        *upgrades_dir(name).glob(f"*/diagnostics/{filename}"),
+    ]
+    return sorted(found, key=_run_time)
+
+
+def _run_time(path: Path) -> str:
+    """The time a report's run began: its directory's name, <time>/ or upgrades/<time>/diagnostics/."""
+    return path.parent.parent.name if path.parent.name == "diagnostics" else path.parent.name
 
 
 def down(name: str, log=print) -> bool:
@@ -813,7 +835,7 @@ def down(name: str, log=print) -> bool:
     directory = lab.directory()
     kept = keep_reports(lab)
     if kept:
-        log(f"kept the lab's failure reports in {kept}")
+        log(f"kept the lab's failure and upgrade reports in {kept}")
     host.run(["rm", "-rf", "--one-file-system", directory])
     restore_ip_forward()
     log(f"lab {name} removed")

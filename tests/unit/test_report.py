@@ -156,3 +156,38 @@ def test_lab_down_keeps_the_diagnostics_reports(tmp_path, monkeypatch):
     assert kept == tmp_path / "reports" / "keep"
     assert (kept / "20261122-060000" / "report.txt").read_text() == "report"
     assert not (kept / "empty-run").exists()
+
+
+def test_lab_down_keeps_the_upgrade_reports_and_lab_reports_finds_their_summaries(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("APTSTACK_STATE_DIR", str(tmp_path))
+    the_lab = lab.Lab("keep", "aio", "resolute", 1, 7, "10.213.7.0/24", "10.213.8.0/24")
+    failed = the_lab.directory() / "upgrades" / "20261122-070000"
+    (failed / "diagnostics").mkdir(parents=True)
+    (failed / "report.json").write_text("{}")
+    (failed / "diagnostics" / cli.SUMMARY_FILE).write_text("upgrade FAILED: nova-conductor")
+    passed = the_lab.directory() / "upgrades" / "20261122-080000"
+    passed.mkdir(parents=True)
+    (passed / "report.json").write_text("{}")
+    (the_lab.directory() / "upgrades" / "20261122-090000").mkdir()  # a run that wrote nothing
+    earlier = the_lab.directory() / "diagnostics" / "20261122-060000"
+    earlier.mkdir(parents=True)
+    (earlier / "report.txt").write_text("report")
+    (earlier / cli.SUMMARY_FILE).write_text("deploy FAILED")
+    # Found while the lab exists, oldest first.
+    assert [path.read_text() for path in lab.report_summaries("keep", cli.SUMMARY_FILE)] == [
+        "deploy FAILED",
+        "upgrade FAILED: nova-conductor",
+    ]
+    kept = lab.keep_reports(the_lab)
+    assert (kept / "upgrades" / "20261122-070000" / "report.json").is_file()
+    assert (kept / "upgrades" / "20261122-080000" / "report.json").is_file()
+    assert not (kept / "upgrades" / "20261122-090000").exists()
+    assert oct(kept.stat().st_mode & 0o777) == "0o700"
+    assert oct((kept / "upgrades").stat().st_mode & 0o777) == "0o700"
+    # And after the lab is gone.
+    assert [path.read_text() for path in lab.report_summaries("keep", cli.SUMMARY_FILE)] == [
+        "deploy FAILED",
+        "upgrade FAILED: nova-conductor",
+    ]
+    assert cli.main(["lab", "reports", "--name", "keep"]) == 0
+    assert "upgrade FAILED: nova-conductor" in capsys.readouterr().out
