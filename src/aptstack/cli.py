@@ -318,7 +318,7 @@ def run_upgrade(inventory: str, extra_vars, source_vars, as_json: bool = False) 
             extra = [*extra_vars, f"upgrade_check_report_dir={directory}"]
             extra += source_vars if step == "upgrade" else []
             if step == "verify":
-                extra += [f"verify_diagnose_dir={directory / 'diagnostics'}"]
+                extra += [f"verify_diagnose_dir={directory / lab.DIAGNOSTICS_DIR}"]
             argv = runner.playbook_argv(upgrade.STEP_PLAYBOOKS[step], inventory, extra)
             steps[step] = runner.run_playbook(argv, env={"APTSTACK_FAILURES_FILE": str(failures_file)}, stdout=out)
             failed_tasks += [line for line in failure_lines(_read_json(failures_file)) if line.startswith("FAILED")]
@@ -327,7 +327,7 @@ def run_upgrade(inventory: str, extra_vars, source_vars, as_json: bool = False) 
         directory, steps, json.loads(source_vars[0])["aptstack_package_sources"], failed_tasks
     )
     if result["verdict"] != "passed" and not os.environ.get("APTSTACK_NO_DIAGNOSTICS"):
-        diagnostics = directory / "diagnostics"
+        diagnostics = directory / lab.DIAGNOSTICS_DIR
         if (diagnostics / "report.txt").exists():
             summarize_report(diagnostics, sys.stderr, result["failures"])
         else:
@@ -435,7 +435,7 @@ SUMMARY_FILE = "summary.txt"
 
 
 def new_report_dir(inventory: str) -> Path:
-    return Path(inventory).resolve().parent / "diagnostics" / time.strftime("%Y%m%d-%H%M%S")
+    return Path(inventory).resolve().parent / lab.DIAGNOSTICS_DIR / time.strftime("%Y%m%d-%H%M%S")
 
 
 def collect_diagnostics(inventory: str, out, headline=(), since: float = 0, skip_hosts=()) -> int:

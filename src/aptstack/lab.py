@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from . import host, rootfs
+from . import host, rootfs, upgrade
 from .errors import AptstackError, UsageError
 from .releases import get_release
 
@@ -766,23 +766,28 @@ def reports_dir(name: str) -> Path:
     return host.state_dir() / "reports" / name
 
 
+# Beside an inventory (and in an upgrade run's directory), failure reports go into <DIAGNOSTICS_DIR>/.
+DIAGNOSTICS_DIR = "diagnostics"
+
+
 def diagnostics_dir(name: str) -> Path:
     """Where a lab's failure reports are written while the lab exists."""
-    return labs_dir() / name / "diagnostics"
+    return labs_dir() / name / DIAGNOSTICS_DIR
 
 
 def upgrades_dir(name: str) -> Path:
-    """Where a lab's upgrade reports (src/aptstack/upgrade.py) are written while the lab exists."""
-    return labs_dir() / name / "upgrades"
+    """Where a lab's upgrade reports are written while the lab exists."""
+    return labs_dir() / name / upgrade.UPGRADES_DIR
 
 
 def keep_reports(lab: Lab) -> Path | None:
     """Move the lab's failure reports and upgrade reports out of the lab directory before it is
     removed: failure reports to reports/<lab>/<time>/, upgrade reports to reports/<lab>/upgrades/<time>/."""
     target = reports_dir(lab.name)
+    kept_upgrades = target / upgrade.UPGRADES_DIR
     runs = [
         *((run.parent, target / run.parent.name) for run in diagnostics_dir(lab.name).glob("*/report.txt")),
-        *((run, target / "upgrades" / run.name) for run in upgrades_dir(lab.name).glob("*") if _holds_files(run)),
+        *((run, kept_upgrades / run.name) for run in upgrades_dir(lab.name).glob("*") if _holds_files(run)),
     ]
     if not runs:
         return None
@@ -805,16 +810,16 @@ def report_summaries(name: str, filename: str) -> list[Path]:
         raise UsageError(f"invalid lab name {name!r}")
     found = [
         *reports_dir(name).glob(f"*/{filename}"),
-        *reports_dir(name).glob(f"upgrades/*/diagnostics/{filename}"),
+        *reports_dir(name).glob(f"{upgrade.UPGRADES_DIR}/*/{DIAGNOSTICS_DIR}/{filename}"),
         *diagnostics_dir(name).glob(f"*/{filename}"),
-        *upgrades_dir(name).glob(f"*/diagnostics/{filename}"),
+        *upgrades_dir(name).glob(f"*/{DIAGNOSTICS_DIR}/{filename}"),
     ]
     return sorted(found, key=_run_time)
 
 
 def _run_time(path: Path) -> str:
     """The time a report's run began: its directory's name, <time>/ or upgrades/<time>/diagnostics/."""
-    return path.parent.parent.name if path.parent.name == "diagnostics" else path.parent.name
+    return path.parent.parent.name if path.parent.name == DIAGNOSTICS_DIR else path.parent.name
 
 
 def down(name: str, log=print) -> bool:

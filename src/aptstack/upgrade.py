@@ -15,8 +15,12 @@ STEP_PLAYBOOKS = {"before": "upgrade_before", "upgrade": "site", "after": "upgra
 MAX_ERROR_LINES = 12
 
 
+# Beside the inventory, each upgrade run's reports go into <UPGRADES_DIR>/<time>/ (kept past `lab down`).
+UPGRADES_DIR = "upgrades"
+
+
 def report_dir(inventory: str) -> Path:
-    return Path(inventory).resolve().parent / "upgrades" / time.strftime("%Y%m%d-%H%M%S")
+    return Path(inventory).resolve().parent / UPGRADES_DIR / time.strftime("%Y%m%d-%H%M%S")
 
 
 def build_report(directory: Path, steps: dict[str, int | None], sources: list[dict], failed_tasks=()) -> dict:
