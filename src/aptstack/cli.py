@@ -328,7 +328,7 @@ def run_upgrade(inventory: str, extra_vars, source_vars, as_json: bool = False) 
     )
     if result["verdict"] != "passed" and not os.environ.get("APTSTACK_NO_DIAGNOSTICS"):
         diagnostics = directory / lab.DIAGNOSTICS_DIR
-        if (diagnostics / "report.txt").exists():
+        if (diagnostics / lab.DIAGNOSTICS_REPORT).exists():
             summarize_report(diagnostics, sys.stderr, result["failures"])
         else:
             collect_diagnostics(inventory, out=sys.stderr, headline=result["failures"])
@@ -410,7 +410,7 @@ def _with_diagnostics(
         for cause in failure_causes(record):
             print(f"aptstack: a setting was refused: {cause}", file=sys.stderr)
         return status
-    if report_dir is not None and (report_dir / "report.txt").exists():
+    if report_dir is not None and (report_dir / lab.DIAGNOSTICS_REPORT).exists():
         summarize_report(report_dir, out=sys.stderr, headline=headline)
         return status
     unreachable = unreachable_hosts(record)
@@ -432,6 +432,7 @@ def failure_lines(record: dict) -> list[str]:
 
 
 SUMMARY_FILE = "summary.txt"
+FULL_REPORT_LINE = "  full report (secrets masked): "
 
 
 def new_report_dir(inventory: str) -> Path:
@@ -448,7 +449,7 @@ def collect_diagnostics(inventory: str, out, headline=(), since: float = 0, skip
         limit=":".join(["all", *(f"!{host}" for host in skip_hosts)]) if skip_hosts else None,
     )  # fmt: skip
     status = runner.run_playbook(argv, stdout=sys.stderr)
-    if not (report_dir / "report.txt").exists():
+    if not (report_dir / lab.DIAGNOSTICS_REPORT).exists():
         print("\n".join([*headline, f"aptstack: the diagnose playbook wrote no report (exit {status})"]), file=out)
         return status or 1
     summarize_report(report_dir, out, headline)
@@ -458,7 +459,7 @@ def collect_diagnostics(inventory: str, out, headline=(), since: float = 0, skip
 def summarize_report(report_dir: Path, out, headline=()) -> None:
     """Print what failed and the report's digest; keep the same text as summary.txt beside the
     report, for `aptstack lab reports`."""
-    report_file = report_dir / "report.txt"
+    report_file = report_dir / lab.DIAGNOSTICS_REPORT
     text = report_file.read_text(errors="replace")
     digest = report.digest(text)
     under_test = report.packages_under_test(text)
@@ -467,7 +468,7 @@ def summarize_report(report_dir: Path, out, headline=()) -> None:
         "aptstack diagnostics digest",
         *(digest or ["  no failed or restarted unit, no service log errors"]),
         *(["  packages under test:", *(f"    {line}" for line in under_test)] if under_test else []),
-        f"  full report (secrets masked): {report_file}",
+        f"{FULL_REPORT_LINE}{report_file}",
     ]
     (report_dir / SUMMARY_FILE).write_text("\n".join(summary) + "\n")
     print("\n" + "\n".join(summary), file=out)
@@ -478,11 +479,21 @@ def print_report_summaries(name: str, since: float) -> int:
     summaries = [path for path in lab.report_summaries(name, SUMMARY_FILE) if path.stat().st_mtime >= since]
     for path in summaries:
         print(f"== {path.parent}")
-        print(path.read_text(errors="replace").rstrip())
+        print("\n".join(_with_report_where_it_is(path)))
     if not summaries:
         print(f"no failure report of lab {name}" + (f" since {time.ctime(since)}" if since else ""))
         return 1
     return 0
+
+
+def _with_report_where_it_is(summary_file: Path) -> list[str]:
+    """A summary's lines, its full-report line naming the report beside it: `lab down` moves a
+    lab's reports out of the lab, and the path written at the time of the failure is gone."""
+    report_file = summary_file.parent / lab.DIAGNOSTICS_REPORT
+    return [
+        f"{FULL_REPORT_LINE}{report_file}" if line.startswith(FULL_REPORT_LINE) and report_file.exists() else line
+        for line in summary_file.read_text(errors="replace").rstrip().splitlines()
+    ]
 
 
 def cmd_up(args) -> int:

@@ -768,6 +768,8 @@ def reports_dir(name: str) -> Path:
 
 # Beside an inventory (and in an upgrade run's directory), failure reports go into <DIAGNOSTICS_DIR>/.
 DIAGNOSTICS_DIR = "diagnostics"
+# The combined report the diagnostics role writes into each run's directory.
+DIAGNOSTICS_REPORT = "report.txt"
 
 
 def diagnostics_dir(name: str) -> Path:
@@ -786,7 +788,7 @@ def keep_reports(lab: Lab) -> Path | None:
     target = reports_dir(lab.name)
     kept_upgrades = target / upgrade.UPGRADES_DIR
     runs = [
-        *((run.parent, target / run.parent.name) for run in diagnostics_dir(lab.name).glob("*/report.txt")),
+        *((run.parent, target / run.parent.name) for run in diagnostics_dir(lab.name).glob(f"*/{DIAGNOSTICS_REPORT}")),
         *((run, kept_upgrades / run.name) for run in upgrades_dir(lab.name).glob("*") if _holds_files(run)),
     ]
     if not runs:

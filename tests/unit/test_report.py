@@ -191,3 +191,20 @@ def test_lab_down_keeps_the_upgrade_reports_and_lab_reports_finds_their_summarie
     ]
     assert cli.main(["lab", "reports", "--name", "keep"]) == 0
     assert "upgrade FAILED: nova-conductor" in capsys.readouterr().out
+
+
+def test_lab_reports_names_a_kept_report_where_lab_down_moved_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("APTSTACK_STATE_DIR", str(tmp_path))
+    the_lab = lab.Lab("keep", "aio", "resolute", 1, 7, "10.213.7.0/24", "10.213.8.0/24")
+    run_dir = the_lab.directory() / lab.DIAGNOSTICS_DIR / "20261122-060000"
+    run_dir.mkdir(parents=True)
+    (run_dir / lab.DIAGNOSTICS_REPORT).write_text(REPORT)
+    cli.summarize_report(run_dir, out=io.StringIO(), headline=["deploy FAILED"])
+    written_at_failure = f"{cli.FULL_REPORT_LINE}{run_dir / lab.DIAGNOSTICS_REPORT}"
+    kept = lab.keep_reports(the_lab) / "20261122-060000"
+    assert cli.main(["lab", "reports", "--name", "keep"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert f"{cli.FULL_REPORT_LINE}{kept / lab.DIAGNOSTICS_REPORT}" in out
+    assert written_at_failure not in out
+    # The kept file itself is left as it was written.
+    assert written_at_failure in (kept / cli.SUMMARY_FILE).read_text().splitlines()
