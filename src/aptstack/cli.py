@@ -179,14 +179,22 @@ def cmd_lab(args) -> int:
                 raise UsageError(f"--from takes the hosts and addresses from the snapshot; leave out {' '.join(given)}")
             the_lab, timings = snapshot.restore(args.name, args.snapshot, log=_log)
         else:
-            the_lab, _changed = lab.up(
+            started, started_wall = time.monotonic(), time.time()
+            the_lab, started_hosts = lab.up(
                 args.name, args.topology or "aio", args.release or DEFAULT_RELEASE,
                 1 if args.computes is None else args.computes, args.subnet, args.tunnel_subnet, log=_log,
             )  # fmt: skip
             timings = None
+            # A deployed lab that was halted (by `lab snapshot`, or a stop of the machine) is only
+            # up for a check once its cloud answers again, as after a restore.
+            if started_hosts and snapshot.is_deployed(the_lab):
+                timings = snapshot.wait_started_cloud(the_lab, started, started_wall)
+                _log(f"lab {args.name}: cloud answering after {timings['total_s']}s")
         summary = the_lab.summary()
-        if timings:
+        if timings and args.snapshot:
             summary = {**summary, "snapshot": args.snapshot, "restore_s": timings}
+        elif timings:
+            summary = {**summary, "start_s": timings}
         if args.json:
             print(json.dumps(summary, indent=2))
         else:

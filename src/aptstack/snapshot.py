@@ -145,7 +145,7 @@ def check_free_space(needed: int, reserve: int = 2**30) -> None:
 def create(lab_name: str, name: str, log=print) -> dict:
     """Halt the lab's hosts cleanly and keep their root filesystems and the lab's files.
 
-    The lab stays, halted: `aptstack lab up --name LAB` starts it again, `lab down` removes it
+    The lab stays, halted: `aptstack lab up --name LAB` starts it again (and waits for its cloud), `lab down` removes it
     (a lab from the snapshot needs the lab's addresses, so it cannot run beside it)."""
     the_lab = check_snapshot_request(lab_name, name)
     started = time.monotonic()
@@ -245,18 +245,27 @@ def restore(name: str, snapshot: str, log=print) -> tuple[lab.Lab, dict]:
         lab.down(name, log=lambda _msg: None)
         raise
     lab._start(new, log)
-    timings = {"hosts_s": round(time.monotonic() - started, 1)}
-    clouds = new.directory() / "clouds.yaml"
-    try:
-        timings.update(wait_cloud(clouds, since=started, reported_since=started_wall))
-    except AptstackError as exc:
-        raise AptstackError(
-            f"lab {name} is up but its cloud does not answer: {exc}; "
-            f"look with: aptstack diagnose -i {new.directory() / 'inventory.yml'}"
-        ) from None
-    timings["total_s"] = round(time.monotonic() - started, 1)
+    timings = wait_started_cloud(new, started, started_wall)
     log(f"lab {name} from snapshot {snapshot}: cloud answering after {timings['total_s']}s")
     return new, timings
+
+
+def wait_started_cloud(the_lab: lab.Lab, started: float, started_wall: float) -> dict:
+    """After the hosts of a deployed lab have booted (a restore, or a halted lab started again),
+    wait until its cloud answers with heartbeats from after the boot: the database still holds
+    those from before the halt, which read as up while nova-compute is still starting. Return the
+    seconds each step took since `started` (a time.monotonic(); `started_wall` is the same as
+    Unix time)."""
+    timings = {"hosts_s": round(time.monotonic() - started, 1)}
+    try:
+        timings.update(wait_cloud(the_lab.directory() / "clouds.yaml", since=started, reported_since=started_wall))
+    except AptstackError as exc:
+        raise AptstackError(
+            f"lab {the_lab.name} is up but its cloud does not answer: {exc}; "
+            f"look with: aptstack diagnose -i {the_lab.directory() / 'inventory.yml'}"
+        ) from None
+    timings["total_s"] = round(time.monotonic() - started, 1)
+    return timings
 
 
 # ---------------------------------------------------------------- does the cloud answer

@@ -327,3 +327,26 @@ def test_cli_lists_snapshots_as_json(state, capsys):
     assert [s["name"] for s in listed] == ["s1"]
     assert cli.main(["lab", "snapshots"]) == 0
     assert capsys.readouterr().out.startswith("s1 ")
+
+
+@pytest.mark.parametrize(
+    ("started_hosts", "deployed", "waits"), [(True, True, True), (False, True, False), (True, False, False)]
+)
+def test_lab_up_of_a_halted_deployed_lab_waits_for_its_cloud(
+    state, monkeypatch, capsys, started_hosts, deployed, waits
+):
+    source = lab.load("src")
+    monkeypatch.setattr(lab, "up", lambda *_args, **_kwargs: (source, started_hosts))
+    monkeypatch.setattr(snapshot, "is_deployed", lambda _lab: deployed)
+    waited = []
+
+    def wait(the_lab, _started, _started_wall):
+        waited.append(the_lab.name)
+        return {"hosts_s": 5.0, "compute_s": 20.0, "total_s": 20.0}
+
+    monkeypatch.setattr(snapshot, "wait_started_cloud", wait)
+    assert cli.main(["lab", "up", "--name", "src", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert waited == (["src"] if waits else [])
+    assert ("start_s" in printed) is waits
+    assert "restore_s" not in printed
