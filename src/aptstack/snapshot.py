@@ -145,8 +145,9 @@ def check_free_space(needed: int, reserve: int = 2**30) -> None:
 def create(lab_name: str, name: str, log=print) -> dict:
     """Halt the lab's hosts cleanly and keep their root filesystems and the lab's files.
 
-    The lab stays, halted: `aptstack lab up --name LAB` starts it again (and waits for its cloud), `lab down` removes it
-    (a lab from the snapshot needs the lab's addresses, so it cannot run beside it)."""
+    The lab stays, halted: `aptstack lab up --name LAB` starts it again (and waits for its cloud),
+    `lab down` removes it (a lab from the snapshot needs the lab's addresses, so it cannot run
+    beside it)."""
     the_lab = check_snapshot_request(lab_name, name)
     started = time.monotonic()
     lab.halt_nodes(the_lab, log=log)

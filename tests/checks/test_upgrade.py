@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from aptstack import cli, lab
+
 from .conftest import aptstack, archive_debs, inventory, release_lab, repack
 
 LAB = "upg"
@@ -40,8 +42,8 @@ def diagnostics_summary(since: float) -> str:
     """The digest (summary.txt) of the newest diagnostics report the lab's runs wrote since `since`."""
     found = [
         path
-        for path in Path(inventory(LAB)).parent.rglob("summary.txt")
-        if "diagnostics" in path.parts and path.stat().st_mtime >= since
+        for path in Path(inventory(LAB)).parent.rglob(cli.SUMMARY_FILE)
+        if lab.DIAGNOSTICS_DIR in path.parts and path.stat().st_mtime >= since
     ]
     assert found, "the failed upgrade wrote no diagnostics summary"
     return max(found, key=lambda path: path.stat().st_mtime).read_text()

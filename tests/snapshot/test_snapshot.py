@@ -52,14 +52,14 @@ def test_snapshot_records_where_it_starts_from(snapshot):
 
 
 def test_the_halted_lab_started_again_returns_once_its_cloud_answers(snapshot):
-    assert lab_state(SOURCE)["nodes"], "the snapshot's lab is kept, halted"
-    started = lab_state(SOURCE)
+    halted = lab_state(SOURCE)
+    assert halted["nodes"], "the snapshot's lab is kept, halted"
     restarted = json.loads(aptstack("lab", "up", "--name", SOURCE, "--json").stdout)
     # Waited for nova-compute's first heartbeat after the boot: the database's last one, from
     # before the halt, reads as up, and a verify started then found the hypervisor down.
     print(f"start: {restarted['start_s']}")
     assert restarted["start_s"]["compute_s"] > restarted["start_s"]["hosts_s"]
-    assert started["nodes"][0]["pid"] != lab_state(SOURCE)["nodes"][0]["pid"]
+    assert halted["nodes"][0]["pid"] != lab_state(SOURCE)["nodes"][0]["pid"]
     aptstack("verify", "-i", restarted["inventory"])
     # The restore needs the snapshot's addresses.
     aptstack("lab", "down", "--name", SOURCE)
