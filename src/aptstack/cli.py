@@ -171,6 +171,18 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def start_lab(name, topology, release, computes, subnet, tunnel_subnet) -> tuple[lab.Lab, dict | None]:
+    """lab.up; when it started a deployed lab that was halted (by `lab snapshot`, or a stop of the
+    machine), also the wait until its cloud answers again, as after a restore, and its timings."""
+    started, started_wall = time.monotonic(), time.time()
+    the_lab, started_hosts = lab.up(name, topology, release, computes, subnet, tunnel_subnet, log=_log)
+    if not (started_hosts and snapshot.is_deployed(the_lab)):
+        return the_lab, None
+    timings = snapshot.wait_started_cloud(the_lab, started, started_wall)
+    _log(f"lab {name}: cloud answering after {timings['total_s']}s")
+    return the_lab, timings
+
+
 def cmd_lab(args) -> int:
     if args.lab_command == "up":
         if args.snapshot:
@@ -179,17 +191,10 @@ def cmd_lab(args) -> int:
                 raise UsageError(f"--from takes the hosts and addresses from the snapshot; leave out {' '.join(given)}")
             the_lab, timings = snapshot.restore(args.name, args.snapshot, log=_log)
         else:
-            started, started_wall = time.monotonic(), time.time()
-            the_lab, started_hosts = lab.up(
+            the_lab, timings = start_lab(
                 args.name, args.topology or "aio", args.release or DEFAULT_RELEASE,
-                1 if args.computes is None else args.computes, args.subnet, args.tunnel_subnet, log=_log,
+                1 if args.computes is None else args.computes, args.subnet, args.tunnel_subnet,
             )  # fmt: skip
-            timings = None
-            # A deployed lab that was halted (by `lab snapshot`, or a stop of the machine) is only
-            # up for a check once its cloud answers again, as after a restore.
-            if started_hosts and snapshot.is_deployed(the_lab):
-                timings = snapshot.wait_started_cloud(the_lab, started, started_wall)
-                _log(f"lab {args.name}: cloud answering after {timings['total_s']}s")
         summary = the_lab.summary()
         if timings and args.snapshot:
             summary = {**summary, "snapshot": args.snapshot, "restore_s": timings}
@@ -515,10 +520,10 @@ def cmd_up(args) -> int:
     runner.check_inputs(None, [*args.extra_vars, *source_vars, *deploy_services])
     timings = {}
     started = time.monotonic()
-    the_lab, _changed = lab.up(
-        args.name, args.topology, args.release, args.computes,
-        args.subnet, args.tunnel_subnet, log=_log,
-    )  # fmt: skip
+    # A halted deployed lab is started and waited for before the deploy and verify run on it.
+    the_lab, _start_timings = start_lab(
+        args.name, args.topology, args.release, args.computes, args.subnet, args.tunnel_subnet
+    )
     timings["lab"] = time.monotonic() - started
     inventory = the_lab.summary()["inventory"]
     status = 0

@@ -704,7 +704,7 @@ def up(
         if lab_state(existing) == "running":
             log(f"lab {name} is already running; nothing changed")
             return existing, False
-        return _start(existing, log), True
+        return _start(existing, log, created=False), True
 
     others = all_labs()
     routed = host.routed_networks()
@@ -732,7 +732,9 @@ def up(
     return _start(lab, log), True
 
 
-def _start(lab: Lab, log) -> Lab:
+def _start(lab: Lab, log, created: bool = True) -> Lab:
+    """Start a lab's hosts and wait for SSH. When that fails, a lab `created` for this start is
+    removed; a lab that existed (halted, perhaps with a deployed cloud) is halted again and kept."""
     started = time.monotonic()
     directory = lab.directory()
     try:
@@ -755,8 +757,17 @@ def _start(lab: Lab, log) -> Lab:
         inventory = directory / "inventory.yml"
         inventory.write_text(yaml.safe_dump(render_inventory(lab), sort_keys=False))
     except BaseException:
-        log(f"lab {lab.name}: start failed; removing what was created")
-        down(lab.name, log=lambda _msg: None)
+        if created:
+            log(f"lab {lab.name}: start failed; removing what was created")
+            down(lab.name, log=lambda _msg: None)
+            raise
+        log(f"lab {lab.name}: start failed; halting its hosts again and keeping the lab "
+            f"(remove it with: aptstack lab down --name {lab.name})")  # fmt: skip
+        try:
+            halt_nodes(lab, log=lambda _msg: None)
+        except AptstackError:
+            stop_nodes(lab)
+            save(lab)
         raise
     log(f"lab {lab.name}: {len(lab.nodes)} host(s) running after {time.monotonic() - started:.1f}s")
     return lab

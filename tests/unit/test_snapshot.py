@@ -350,3 +350,40 @@ def test_lab_up_of_a_halted_deployed_lab_waits_for_its_cloud(
     assert waited == (["src"] if waits else [])
     assert ("start_s" in printed) is waits
     assert "restore_s" not in printed
+
+
+def test_up_waits_for_a_halted_deployed_lab_before_its_deploy(state, monkeypatch, capsys):
+    source = lab.load("src")
+    monkeypatch.setattr(lab, "up", lambda *_args, **_kwargs: (source, True))
+    steps = []
+    monkeypatch.setattr(snapshot, "wait_started_cloud", lambda the_lab, *_times: steps.append("wait") or {"total_s": 1})
+    # The first playbook fails, so that nothing after it runs; the wait must have come before it.
+    monkeypatch.setattr(cli.runner, "run_playbook", lambda argv, **_kwargs: steps.append(argv[3]) or 2)
+    monkeypatch.setattr(cli, "_with_diagnostics", lambda _inventory, status, *_args, **_kwargs: status)
+    monkeypatch.setattr(lab, "node_memory", lambda *_args: None)
+    assert cli.main(["up", "--name", "src"]) == 2
+    assert steps == ["wait", f"{cli.runner.COLLECTION}.site"]
+
+
+@pytest.mark.parametrize("created", [True, False])
+def test_a_failed_start_removes_a_new_lab_and_keeps_one_that_existed(state, monkeypatch, created):
+    source = lab.load("src")
+    monkeypatch.setattr(lab, "setup_network", lambda _lab: None)
+    monkeypatch.setattr(lab, "prepare_node_root", lambda *_args: None)
+    monkeypatch.setattr(lab, "node_state", lambda *_args: "stopped")
+    monkeypatch.setattr(lab, "start_node", lambda *_args: None)
+    monkeypatch.setattr(lab.rootfs, "ensure_rootfs", lambda *_args: None)
+    (source.directory() / "id_ed25519").write_text("key\n")
+
+    def no_ssh(_lab, node):
+        raise AptstackError(f"{node.hostname}: no SSH")
+
+    monkeypatch.setattr(lab, "known_hosts_lines", lambda _lab: [])
+    monkeypatch.setattr(lab, "wait_running", lambda *_args: None)
+    monkeypatch.setattr(lab, "wait_ssh", no_ssh)
+    halted, removed = [], []
+    monkeypatch.setattr(lab, "halt_nodes", lambda the_lab, **_kwargs: halted.append(the_lab.name))
+    monkeypatch.setattr(lab, "down", lambda name, **_kwargs: removed.append(name))
+    with pytest.raises(AptstackError, match="no SSH"):
+        lab._start(source, log=lambda _msg: None, created=created)
+    assert (removed, halted) == ((["src"], []) if created else ([], ["src"]))
