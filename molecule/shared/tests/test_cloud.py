@@ -91,3 +91,19 @@ def test_rpc_servers_consume_durable_queues(host):
         assert topic in queues, f"no {topic} queue in vhost {vhost}: {sorted(queues)}"
         assert queues[topic]["durable"] is True, queues[topic]
         assert queues[topic]["consumers"] >= 1, queues[topic]
+
+
+# Settings of neutron's [ovn_nb_global] section: neutron's OVN maintenance worker writes them into
+# OVN's NB_Global options at its start; neither ovn-northd nor the API does.
+NEUTRON_NB_GLOBAL_OPTIONS = ("ignore_lsp_down", "fdb_removal_limit", "mac_binding_removal_limit")
+
+
+def test_ovn_maintenance_worker_applied_neutron_settings(host):
+    """neutron's OVN maintenance worker runs: ML2/OVN needs it to repair what differs between the
+    neutron and OVN databases, and it is what applies [ovn_nb_global] to OVN."""
+    listed = host.run("ovn-nbctl --format=json --columns=options list NB_Global")
+    assert listed.rc == 0, listed.stderr
+    table = json.loads(listed.stdout)
+    options = dict(table["data"][0][0][1])
+    missing = [name for name in NEUTRON_NB_GLOBAL_OPTIONS if name not in options]
+    assert not missing, f"NB_Global options lack {missing} (the OVN maintenance worker did not run): {options}"
