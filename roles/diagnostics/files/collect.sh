@@ -85,6 +85,18 @@ if command -v ovn-nbctl >/dev/null 2>&1 && ovn-nbctl --timeout=5 show >/dev/null
     ovn-nbctl --timeout=5 list DHCP_Options 2>&1
     section "OVN port bindings of guest ports"
     ovn-sbctl --timeout=5 --columns=logical_port,chassis,up,mac find Port_Binding type='""' 2>&1
+    # neutron's settings in NB_Global come from its OVN maintenance worker, and the network API
+    # lists an agent from its Chassis_Private external_ids (id and sb_cfg against nb_cfg).
+    section "OVN NB_Global and SB_Global"
+    ovn-nbctl --timeout=5 --columns=nb_cfg,options,external_ids list NB_Global 2>&1
+    ovn-sbctl --timeout=5 --columns=nb_cfg,options,external_ids list SB_Global 2>&1
+    section "OVN Chassis_Private (the agents' registrations)"
+    ovn-sbctl --timeout=5 --columns=name,nb_cfg,external_ids list Chassis_Private 2>&1
+fi
+if [ -s /var/log/neutron/neutron-ovn-maintenance-worker.log ] || [ -s /var/log/neutron/neutron-server.log ]; then
+    section "neutron OVN maintenance worker: start and tasks (last 30)"
+    grep -hE 'post initialization|Maintenance task thread|OVN maintenance task' \
+        /var/log/neutron/neutron-ovn-maintenance-worker.log /var/log/neutron/neutron-server.log 2>/dev/null | tail -n 30
 fi
 if command -v virsh >/dev/null 2>&1; then
     section "virsh list --all"; virsh list --all 2>&1
