@@ -1,6 +1,7 @@
 """Checks of a deployed cloud, run on the controller through the lab inventory."""
 
 import json
+import time
 
 import pytest
 
@@ -37,13 +38,28 @@ def test_compute_services_up(host):
         assert service["Status"] == "enabled", service
 
 
+# How long a listing may go on showing a live agent dead. neutron (python3-neutron 2:28.0.2) lists
+# an OVN agent dead when it is two liveness rounds behind and its last answer is older than
+# agent_down_time (75 s). Each listing starts a round (at most every agent_down_time / 2). The
+# metadata agent answers every SB_Global change after a random 0-10 s with the round that change
+# carried, so a late answer to an older change can leave it one round behind; the listing that
+# starts the next round then shows it dead until it answers, for up to 10 s. An agent that does
+# not answer stays dead.
+AGENTS_ANSWER_SECONDS = 30
+
+
 def test_network_agents_alive(host):
-    agents = openstack(host, "network agent list")
+    deadline = time.monotonic() + AGENTS_ANSWER_SECONDS
+    while True:
+        agents = openstack(host, "network agent list")
+        dead = sorted(f"{a['Agent Type']} on {a['Host']}" for a in agents if a["Alive"] not in (True, ":-)"))
+        if not dead or time.monotonic() > deadline:
+            break
+        time.sleep(3)
     kinds = {a["Agent Type"] for a in agents}
     assert any("OVN Controller" in kind for kind in kinds), kinds
     assert any("Metadata" in kind for kind in kinds), kinds
-    for agent in agents:
-        assert agent["Alive"] in (True, ":-)"), agent
+    assert not dead, f"the network API lists these agents dead for {AGENTS_ANSWER_SECONDS} s: {dead}"
 
 
 def test_hypervisors(host):
